@@ -1,0 +1,50 @@
+"""Expected failures of the use cases. The API turns each into a Problem for the client."""
+
+from dataclasses import dataclass
+
+from leadcycle.domain.stages import LeadEvent, Stage
+
+
+@dataclass(frozen=True)
+class GuardFailure:
+    """One guard that blocks a transition, in words a salesperson can act on."""
+
+    guard: str
+    message: str
+
+
+class DomainError(Exception):
+    """Base of every expected failure; `message` is safe to show to a client."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidInput(DomainError):
+    def __init__(self, field: str | None, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class LeadNotFound(DomainError):
+    def __init__(self, lead_id: object) -> None:
+        super().__init__(f"No lead with id {lead_id!s}")
+
+
+class VersionConflict(DomainError):
+    def __init__(self, expected: int, current: int) -> None:
+        super().__init__(
+            f"The lead changed since you read it (you expected version {expected}, it is now "
+            f"at {current}): reload it and try again"
+        )
+        self.current_version = current
+
+
+class TransitionRefused(DomainError):
+    def __init__(self, event: LeadEvent, from_stage: Stage, failures: list[GuardFailure]) -> None:
+        reasons = "; ".join(f.message for f in failures)
+        super().__init__(f"{event.value} is not possible from {from_stage.value}: {reasons}")
+        self.event = event
+        self.from_stage = from_stage
+        self.failures = failures

@@ -1,0 +1,69 @@
+"""What the use cases need from storage. persistence/ implements these; tests may fake them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from types import TracebackType
+from typing import Protocol, Self
+from uuid import UUID
+
+from leadcycle.domain.model import Lead
+from leadcycle.domain.stages import ChangeKind, Stage
+
+
+@dataclass(frozen=True)
+class LeadChange:
+    """One committed change, appended to the change log with a snapshot of the lead."""
+
+    kind: ChangeKind
+    at: datetime
+    actor: str
+    from_stage: Stage | None = None
+    to_stage: Stage | None = None
+
+
+@dataclass(frozen=True)
+class StoredKey:
+    fingerprint: str
+    lead_id: UUID
+
+
+class LeadRepository(Protocol):
+    async def add(self, lead: Lead, change: LeadChange) -> None:
+        """Insert a new lead with its pending activities and history."""
+
+    async def get(self, lead_id: UUID) -> Lead | None:
+        """The lead as committed, without locking."""
+
+    async def lock(self, lead_id: UUID) -> Lead | None:
+        """The lead, locked against other writers until the unit of work ends."""
+
+    async def save(self, lead: Lead, change: LeadChange) -> None:
+        """Write a locked lead back with its pending activities and history."""
+
+
+class IdempotencyKeys(Protocol):
+    async def claim(self, scope: str, key: str, fingerprint: str, lead_id: UUID) -> StoredKey | None:
+        """Take the key for this request, or return what an earlier request stored under it.
+
+        A request holding the same key in another open transaction makes this wait for it.
+        """
+
+
+class UnitOfWork(Protocol):
+    """One transaction: leaving the block without `commit()` rolls everything back."""
+
+    leads: LeadRepository
+    idempotency: IdempotencyKeys
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    async def commit(self) -> None: ...
