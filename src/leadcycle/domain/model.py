@@ -75,6 +75,7 @@ class Activity:
     points: int
     cycle: int
     rule: str | None = None
+    id: int | None = None  # assigned by storage
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""Postgres: tables, repositories and the unit of work behind the domain's ports, the change log."""

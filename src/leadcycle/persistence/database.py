@@ -1,0 +1,75 @@
+"""Engine, migrations and health of the Postgres database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from leadcycle.persistence.mapping import dumps
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+_MIGRATION_LOCK = 7_420_111  # advisory lock key: one migrator at a time across processes
+
+
+def async_url(url: str) -> str:
+    """Any Postgres URL (postgres://, postgresql://, +asyncpg) as SQLAlchemy's asyncpg URL."""
+    parsed = make_url(url)
+    return parsed.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+
+
+def plain_url(url: str) -> str:
+    """The same database as a libpq URL, for asyncpg's own connections (LISTEN, benchmarks)."""
+    return make_url(async_url(url)).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def create_engine(
+    url: str, *, pool_size: int = 10, lock_timeout_ms: int = 5_000, statement_timeout_ms: int = 30_000
+) -> AsyncEngine:
+    """An engine whose stuck locks and runaway statements become errors, not hung requests."""
+    settings = {"lock_timeout": str(lock_timeout_ms), "statement_timeout": str(statement_timeout_ms)}
+    return create_async_engine(
+        async_url(url),
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        json_serializer=dumps,
+        connect_args={"server_settings": settings},
+    )
+
+
+def alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+async def migrate(engine: AsyncEngine) -> None:
+    """Bring the schema to the newest migration; safe when several processes start at once."""
+    async with engine.connect() as connection:
+        await connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _MIGRATION_LOCK})
+        try:
+            await connection.run_sync(_upgrade)
+            await connection.commit()
+        finally:
+            await connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _MIGRATION_LOCK})
+            await connection.commit()
+
+
+def _upgrade(connection: Connection) -> None:
+    config = alembic_config()
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
+
+
+async def is_ready(engine: AsyncEngine) -> bool:
+    """The database answers and its schema is at the newest migration."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    async with engine.connect() as connection:
+        current = await connection.run_sync(lambda c: MigrationContext.configure(c).get_current_revision())
+    return current == head

@@ -1,0 +1,162 @@
+"""Between domain leads and rows of `leads`; the same row, as JSON, is a change's snapshot."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Date, DateTime, Numeric, Uuid
+
+from leadcycle.domain.model import BANT_CRITERIA, Bant, BantCriterion, Company, Contact, Lead, ScoreContribution
+from leadcycle.domain.stages import BantStatus, LossReason, SalesVerdict, Stage, Temperature
+from leadcycle.persistence.tables import leads
+
+
+def _enum_value(member: Any) -> Any:
+    return member.value if member is not None else None
+
+
+def bant_to_json(bant: Bant) -> dict[str, Any]:
+    criteria = {c: {"status": bant.criterion(c).status.value, "note": bant.criterion(c).note} for c in BANT_CRITERIA}
+    amount = str(bant.budget_amount) if bant.budget_amount is not None else None
+    target = bant.target_date.isoformat() if bant.target_date else None
+    return criteria | {"budget_amount": amount, "target_date": target}
+
+
+def bant_from_json(data: Mapping[str, Any]) -> Bant:
+    criteria = {c: BantCriterion(BantStatus(data[c]["status"]), data[c]["note"]) for c in BANT_CRITERIA}
+    amount, target = data["budget_amount"], data["target_date"]
+    return Bant(
+        **criteria,
+        budget_amount=Decimal(amount) if amount is not None else None,
+        target_date=date.fromisoformat(target) if target else None,
+    )
+
+
+def breakdown_to_json(breakdown: tuple[ScoreContribution, ...]) -> list[dict[str, Any]]:
+    return [
+        {
+            "rule": c.rule,
+            "points": c.points,
+            "reason": c.reason,
+            "at": c.at.isoformat(),
+            "count": c.count,
+            "behaviour": c.behaviour,
+        }
+        for c in breakdown
+    ]
+
+
+def breakdown_from_json(data: list[dict[str, Any]]) -> tuple[ScoreContribution, ...]:
+    return tuple(ScoreContribution(**(item | {"at": datetime.fromisoformat(item["at"])})) for item in data)
+
+
+def lead_to_row(lead: Lead) -> dict[str, Any]:
+    company, contact = lead.company, lead.contact
+    return {
+        "id": lead.id,
+        "version": lead.version,
+        "company_name": company.name,
+        "company_department": company.department,
+        "company_employee_count": company.employee_count,
+        "company_capital": company.capital,
+        "company_industry": company.industry,
+        "contact_name": contact.name,
+        "contact_email": contact.email,
+        "contact_phone": contact.phone,
+        "contact_title": contact.title,
+        "contact_is_decision_maker": contact.is_decision_maker,
+        "source": lead.source,
+        "stage": lead.stage.value,
+        "temperature": lead.temperature.value,
+        "score": lead.score,
+        "bant": bant_to_json(lead.bant),
+        "owner_team": lead.owner_team,
+        "owner": lead.owner,
+        "loss_reason": _enum_value(lead.loss_reason),
+        "created_at": lead.created_at,
+        "updated_at": lead.updated_at,
+        "stage_changed_at": lead.stage_changed_at,
+        "cycle": lead.cycle,
+        "cycle_started_at": lead.cycle_started_at,
+        "hot_signal": lead.hot_signal,
+        "feedback": _enum_value(lead.feedback),
+        "reached_mql_at": lead.reached_mql_at,
+        "reached_opportunity_at": lead.reached_opportunity_at,
+        "score_breakdown": breakdown_to_json(lead.breakdown),
+    }
+
+
+def lead_from_row(row: Mapping[str, Any]) -> Lead:
+    def optional(enum: Callable[[str], Any], value: str | None) -> Any:
+        return enum(value) if value is not None else None
+
+    return Lead(
+        id=row["id"],
+        version=row["version"],
+        company=Company(
+            row["company_name"],
+            row["company_department"],
+            row["company_employee_count"],
+            row["company_capital"],
+            row["company_industry"],
+        ),
+        contact=Contact(
+            row["contact_name"],
+            row["contact_email"],
+            row["contact_phone"],
+            row["contact_title"],
+            row["contact_is_decision_maker"],
+        ),
+        source=row["source"],
+        stage=Stage(row["stage"]),
+        temperature=Temperature(row["temperature"]),
+        score=row["score"],
+        bant=bant_from_json(row["bant"]),
+        owner_team=row["owner_team"],
+        owner=row["owner"],
+        loss_reason=optional(LossReason, row["loss_reason"]),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        stage_changed_at=row["stage_changed_at"],
+        cycle=row["cycle"],
+        cycle_started_at=row["cycle_started_at"],
+        hot_signal=row["hot_signal"],
+        feedback=optional(SalesVerdict, row["feedback"]),
+        reached_mql_at=row["reached_mql_at"],
+        reached_opportunity_at=row["reached_opportunity_at"],
+        breakdown=breakdown_from_json(row["score_breakdown"]),
+    )
+
+
+def _json_default(value: Any) -> str:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value)  # Decimal, UUID
+
+
+def dumps(value: Any) -> str:
+    """JSON for jsonb columns: timestamps as ISO 8601, decimals and ids as strings."""
+    return json.dumps(value, default=_json_default, separators=(",", ":"), ensure_ascii=False)
+
+
+_DECODERS: dict[type, Callable[[str], Any]] = {
+    DateTime: datetime.fromisoformat,
+    Date: date.fromisoformat,
+    Numeric: Decimal,
+    Uuid: UUID,
+}
+
+
+def lead_from_snapshot(snapshot: Mapping[str, Any]) -> Lead:
+    """The lead as of a change, decoding the JSON by the column types of `leads`."""
+    row = dict(snapshot)
+    for column in leads.columns:
+        decode = _DECODERS.get(type(column.type))
+        if decode is not None and row[column.name] is not None:
+            row[column.name] = decode(str(row[column.name]))
+    return lead_from_row(row)
