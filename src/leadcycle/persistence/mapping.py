@@ -91,7 +91,7 @@ def lead_to_row(lead: Lead) -> dict[str, Any]:
     }
 
 
-def lead_from_row(row: Mapping[str, Any]) -> Lead:
+def lead_from_row(row: Mapping[Any, Any]) -> Lead:
     def optional(enum: Callable[[str], Any], value: str | None) -> Any:
         return enum(value) if value is not None else None
 

@@ -1,0 +1,211 @@
+"""The change log, read in commit-safe order and fanned out to subscribers in this process.
+
+Position in the log is (xid, id): the writing transaction's id, then the row's id. Sequence
+values are taken at insert, not at commit, so following "id > last seen" would skip rows of
+transactions that commit out of order. Instead the feed reads only rows whose transaction is
+older than every transaction still in flight (`xid < xmin` of a fresh snapshot): that set is
+final, so nothing can later appear before the position already delivered. Writers of one lead
+take their transaction id in lock order (repositories.py), so per lead the order is version order.
+
+Each process holds one LISTEN connection. After a commit the writer pokes the feed: the local
+reader wakes at once and one coalesced NOTIFY, sent outside any write transaction, wakes the
+other processes. A periodic read covers wake-ups lost while a connection was down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from leadcycle.domain.model import Lead
+from leadcycle.domain.stages import ChangeKind, Stage
+from leadcycle.persistence.mapping import lead_from_snapshot
+
+log = logging.getLogger(__name__)
+CHANNEL = "leadcycle_changes"
+_XMIN = "(pg_snapshot_xmin(pg_current_snapshot())::text)::bigint"
+_READ = f"""
+    SELECT c.xid, c.id, c.kind, c.from_stage, c.to_stage, c.at, c.actor, c.snapshot::text AS snapshot,
+           c.xid >= {_XMIN} AS in_flight_horizon
+    FROM lead_changes c WHERE (c.xid, c.id) > ($1, $2) ORDER BY c.xid, c.id LIMIT $3"""
+
+
+@dataclass(frozen=True)
+class ChangeRecord:
+    """One change as published: the lead as of that change, and where it sits in the log."""
+
+    xid: int
+    id: int
+    kind: ChangeKind
+    from_stage: Stage | None
+    to_stage: Stage | None
+    at: datetime
+    actor: str
+    lead: Lead
+
+    @property
+    def lead_id(self) -> UUID:
+        return self.lead.id
+
+
+def _stage(value: str | None) -> Stage | None:
+    return Stage(value) if value else None
+
+
+def _record(row: asyncpg.Record) -> ChangeRecord:
+    return ChangeRecord(
+        row["xid"],
+        row["id"],
+        ChangeKind(row["kind"]),
+        _stage(row["from_stage"]),
+        _stage(row["to_stage"]),
+        row["at"],
+        row["actor"],
+        lead_from_snapshot(json.loads(row["snapshot"])),
+    )
+
+
+class SubscriberTooSlow(Exception):
+    """The subscriber fell more than its buffer behind and was dropped."""
+
+
+class Subscription:
+    """A subscriber's buffer: changes matching its predicate, in log order."""
+
+    def __init__(self, wants: Callable[[ChangeRecord], bool], capacity: int) -> None:
+        self.wants = wants
+        self._capacity = capacity
+        self._buffer: deque[ChangeRecord] = deque()
+        self._ready = asyncio.Event()
+        self._failure: Exception | None = None
+        self._closed = False
+
+    def offer(self, record: ChangeRecord) -> bool:
+        """Queue a change; False when the subscriber is over capacity and must be dropped."""
+        if len(self._buffer) >= self._capacity:
+            self.close(SubscriberTooSlow(f"more than {self._capacity} changes behind"))
+            return False
+        self._buffer.append(record)
+        self._ready.set()
+        return True
+
+    def close(self, failure: Exception | None = None) -> None:
+        self._failure, self._closed = failure, True
+        self._ready.set()
+
+    def __aiter__(self) -> AsyncIterator[ChangeRecord]:
+        return self
+
+    async def __anext__(self) -> ChangeRecord:
+        while not self._buffer:
+            if self._failure is not None:
+                raise self._failure
+            if self._closed:
+                raise StopAsyncIteration
+            self._ready.clear()
+            await self._ready.wait()
+        return self._buffer.popleft()
+
+
+class ChangeFeed:
+    """One per process: reads the change log when woken and hands each change to its subscribers."""
+
+    def __init__(self, dsn: str, *, idle_poll_seconds: float = 1.0, batch: int = 500) -> None:
+        self._dsn = dsn
+        self._idle_poll = idle_poll_seconds
+        self._batch = batch
+        self._subscribers: set[Subscription] = set()
+        self._wake = asyncio.Event()
+        self._notify = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._listener: asyncpg.Connection | None = None
+        self._reader: asyncpg.Connection | None = None
+        self.position: tuple[int, int] = (0, 0)
+
+    async def start(self) -> None:
+        self._listener = await asyncpg.connect(self._dsn)
+        self._reader = await asyncpg.connect(self._dsn)
+        await self._listener.add_listener(CHANNEL, self._on_notify)
+        self.position = (await self._reader.fetchval(f"SELECT {_XMIN}"), 0)
+        self._tasks = [asyncio.create_task(self._read_forever()), asyncio.create_task(self._notify_forever())]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for subscriber in list(self._subscribers):
+            subscriber.close()
+        for connection in (self._listener, self._reader):
+            if connection is not None:
+                await connection.close()
+
+    def poke(self) -> None:
+        """A change was committed here: read now, and wake the other processes (coalesced)."""
+        self._wake.set()
+        self._notify.set()
+
+    @contextlib.contextmanager
+    def subscribe(self, wants: Callable[[ChangeRecord], bool], capacity: int = 1000) -> Any:
+        subscription = Subscription(wants, capacity)
+        self._subscribers.add(subscription)
+        try:
+            yield subscription
+        finally:
+            self._subscribers.discard(subscription)
+
+    def _on_notify(self, *_args: object) -> None:
+        self._wake.set()
+
+    async def _notify_forever(self) -> None:
+        assert self._listener is not None
+        while True:
+            await self._notify.wait()
+            self._notify.clear()
+            try:
+                await self._listener.execute(f"NOTIFY {CHANNEL}")
+            except (asyncpg.PostgresError, OSError):
+                log.exception("could not send the change-log wake-up")
+
+    async def _read_forever(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._idle_poll)
+            self._wake.clear()
+            try:
+                held_back = await self.read_available()
+            except (asyncpg.PostgresError, OSError):
+                log.exception("could not read the change log")
+                held_back = True
+            if held_back:  # committed rows wait behind an older open transaction: look again soon
+                await asyncio.sleep(0.005)
+                self._wake.set()
+
+    async def read_available(self) -> bool:
+        """Deliver every change that is final; True if committed changes are still held back."""
+        assert self._reader is not None
+        while True:
+            rows = await self._reader.fetch(_READ, *self.position, self._batch)
+            for row in rows:
+                if row["in_flight_horizon"]:
+                    return True
+                self._deliver(_record(row))
+            if len(rows) < self._batch:
+                return False
+
+    def _deliver(self, record: ChangeRecord) -> None:
+        self.position = (record.xid, record.id)
+        for subscriber in list(self._subscribers):
+            if subscriber.wants(record) and not subscriber.offer(record):
+                self._subscribers.discard(subscriber)

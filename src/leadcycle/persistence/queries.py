@@ -1,0 +1,207 @@
+"""The read side: lead pages with keyset cursors, aggregates, and batched child lists.
+
+Each function is one SQL statement on its own short-lived connection, so GraphQL resolvers
+running concurrently never share a connection.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import ColumnElement, Integer, and_, bindparam, false, func, or_, select, text, tuple_
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.types import Uuid
+
+from leadcycle.domain.model import Activity, HistoryEntry, Lead
+from leadcycle.domain.stages import Stage, Temperature
+from leadcycle.persistence.mapping import lead_from_row
+from leadcycle.persistence.tables import leads
+
+ORDER_COLUMNS = {"CREATED_AT": leads.c.created_at, "UPDATED_AT": leads.c.updated_at, "SCORE": leads.c.score}
+
+
+@dataclass(frozen=True)
+class LeadFilter:
+    """None means "no condition"; an empty tuple matches nothing."""
+
+    stages: tuple[Stage, ...] | None = None
+    temperatures: tuple[Temperature, ...] | None = None
+    sources: tuple[str, ...] | None = None
+    owner_team: str | None = None
+    min_score: int | None = None
+    search: str | None = None
+
+
+@dataclass(frozen=True)
+class LeadOrder:
+    field: str = "CREATED_AT"
+    descending: bool = True
+
+    @property
+    def name(self) -> str:
+        return f"{self.field}:{'DESC' if self.descending else 'ASC'}"
+
+
+class InvalidCursor(ValueError):
+    """A cursor that is malformed or belongs to another order."""
+
+
+def encode_cursor(lead: Lead, order: LeadOrder) -> str:
+    value = {"CREATED_AT": lead.created_at, "UPDATED_AT": lead.updated_at, "SCORE": lead.score}[order.field]
+    key = value.isoformat() if isinstance(value, datetime) else value
+    return base64.urlsafe_b64encode(json.dumps([order.name, key, str(lead.id)]).encode()).decode()
+
+
+def decode_cursor(cursor: str, order: LeadOrder) -> tuple[Any, UUID]:
+    try:
+        name, key, lead_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        value = datetime.fromisoformat(key) if order.field != "SCORE" else int(key)
+        parsed = name, value, UUID(lead_id)
+    except (ValueError, TypeError) as error:
+        raise InvalidCursor("The cursor is malformed: pass back an endCursor you received") from error
+    if parsed[0] != order.name:
+        raise InvalidCursor("The cursor belongs to another order: page from the start with this order")
+    return parsed[1], parsed[2]
+
+
+def _escape_like(term: str) -> str:
+    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _conditions(where: LeadFilter) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    for column, values in (
+        (leads.c.stage, where.stages),
+        (leads.c.temperature, where.temperatures),
+    ):
+        if values is not None:
+            conditions.append(column.in_([v.value for v in values]) if values else false())
+    if where.sources is not None:
+        conditions.append(leads.c.source.in_(where.sources) if where.sources else false())
+    if where.owner_team is not None:
+        conditions.append(leads.c.owner_team == where.owner_team)
+    if where.min_score is not None:
+        conditions.append(leads.c.score >= where.min_score)
+    if where.search:
+        pattern = f"%{_escape_like(where.search)}%"
+        searched = (leads.c.company_name, leads.c.contact_name, leads.c.contact_email)
+        conditions.append(or_(*(c.ilike(pattern, escape="\\") for c in searched)))
+    return conditions
+
+
+async def lead(engine: AsyncEngine, lead_id: UUID) -> Lead | None:
+    async with engine.connect() as connection:
+        row = (await connection.execute(select(leads).where(leads.c.id == lead_id))).mappings().first()
+    return lead_from_row(row) if row else None
+
+
+async def lead_page(
+    engine: AsyncEngine, where: LeadFilter, order: LeadOrder, first: int, after: str | None
+) -> tuple[list[Lead], bool]:
+    """Up to `first` leads after the cursor, and whether more follow."""
+    column = ORDER_COLUMNS[order.field]
+    conditions = _conditions(where)
+    if after is not None:
+        key, lead_id = decode_cursor(after, order)
+        position, boundary = tuple_(column, leads.c.id), tuple_(key, lead_id)
+        conditions.append(position < boundary if order.descending else position > boundary)
+    ordering = [column.desc(), leads.c.id.desc()] if order.descending else [column.asc(), leads.c.id.asc()]
+    query = select(leads).where(and_(True, *conditions)).order_by(*ordering).limit(first + 1)
+    async with engine.connect() as connection:
+        rows = (await connection.execute(query)).mappings().all()
+    return [lead_from_row(row) for row in rows[:first]], len(rows) > first
+
+
+async def lead_count(engine: AsyncEngine, where: LeadFilter) -> int:
+    query = select(func.count()).select_from(leads).where(and_(True, *_conditions(where)))
+    async with engine.connect() as connection:
+        return int((await connection.execute(query)).scalar_one())
+
+
+async def stage_counts(engine: AsyncEngine, where: LeadFilter) -> dict[Stage, int]:
+    query = select(leads.c.stage, func.count()).where(and_(True, *_conditions(where))).group_by(leads.c.stage)
+    async with engine.connect() as connection:
+        counted = {Stage(stage): count for stage, count in (await connection.execute(query)).all()}
+    return {stage: counted.get(stage, 0) for stage in Stage}
+
+
+@dataclass(frozen=True)
+class ChannelCounts:
+    source: str
+    leads: int
+    reached_mql: int
+    reached_opportunity: int
+    won: int
+
+
+async def channel_counts(engine: AsyncEngine, since: datetime | None, until: datetime | None) -> list[ChannelCounts]:
+    """Leads created in [since, until) per source, most leads first."""
+    conditions = []
+    if since is not None:
+        conditions.append(leads.c.created_at >= since)
+    if until is not None:
+        conditions.append(leads.c.created_at < until)
+    count = func.count()
+    query = (
+        select(
+            leads.c.source,
+            count.label("leads"),
+            func.count(leads.c.reached_mql_at).label("reached_mql"),
+            func.count(leads.c.reached_opportunity_at).label("reached_opportunity"),
+            count.filter(leads.c.stage == Stage.WON.value).label("won"),
+        )
+        .where(and_(True, *conditions))
+        .group_by(leads.c.source)
+        .order_by(count.desc(), leads.c.source)
+    )
+    async with engine.connect() as connection:
+        return [ChannelCounts(**row) for row in (await connection.execute(query)).mappings()]
+
+
+# The newest `first` children of each lead, one index range scan per lead (LATERAL).
+_NEWEST_ACTIVITIES = text(
+    """SELECT a.* FROM unnest(:ids) AS l(id) CROSS JOIN LATERAL (
+         SELECT * FROM activities WHERE lead_id = l.id ORDER BY occurred_at DESC, id DESC LIMIT :first) a"""
+).bindparams(bindparam("ids", type_=ARRAY(Uuid)), bindparam("first", type_=Integer))
+_NEWEST_HISTORY = text(
+    """SELECT h.* FROM unnest(:ids) AS l(id) CROSS JOIN LATERAL (
+         SELECT * FROM lead_history WHERE lead_id = l.id ORDER BY at DESC, id DESC LIMIT :first) h"""
+).bindparams(bindparam("ids", type_=ARRAY(Uuid)), bindparam("first", type_=Integer))
+
+
+async def newest_activities(engine: AsyncEngine, lead_ids: Sequence[UUID], first: int) -> dict[UUID, list[Activity]]:
+    async with engine.connect() as connection:
+        rows = (await connection.execute(_NEWEST_ACTIVITIES, {"ids": list(lead_ids), "first": first})).mappings()
+        grouped: dict[UUID, list[Activity]] = defaultdict(list)
+        for row in rows:
+            grouped[row["lead_id"]].append(
+                Activity(
+                    row["kind"],
+                    row["occurred_at"],
+                    row["properties"],
+                    row["points"],
+                    row["cycle"],
+                    row["rule"],
+                    row["id"],
+                )
+            )
+    return grouped
+
+
+async def newest_history(engine: AsyncEngine, lead_ids: Sequence[UUID], first: int) -> dict[UUID, list[HistoryEntry]]:
+    async with engine.connect() as connection:
+        rows = (await connection.execute(_NEWEST_HISTORY, {"ids": list(lead_ids), "first": first})).mappings()
+        grouped: dict[UUID, list[HistoryEntry]] = defaultdict(list)
+        for row in rows:
+            grouped[row["lead_id"]].append(
+                HistoryEntry(row["at"], row["kind"], row["actor"], row["summary"], row["data"])
+            )
+    return grouped
