@@ -54,8 +54,11 @@ class IdempotencyKeys(Protocol):
 class UnitOfWork(Protocol):
     """One transaction: leaving the block without `commit()` rolls everything back."""
 
-    leads: LeadRepository
-    idempotency: IdempotencyKeys
+    @property
+    def leads(self) -> LeadRepository: ...
+
+    @property
+    def idempotency(self) -> IdempotencyKeys: ...
 
     async def __aenter__(self) -> Self: ...
 

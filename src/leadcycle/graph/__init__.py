@@ -1,0 +1,1 @@
+"""The GraphQL API, the Starlette app and the command line. It translates; the domain decides."""

@@ -1,0 +1,46 @@
+"""What every resolver receives: the request's actor, the use cases, the read side, loaders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import strawberry
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.requests import Request
+from starlette.websockets import WebSocket
+
+from leadcycle.domain.lifecycle import Policy
+from leadcycle.domain.use_cases import LeadUseCases
+from leadcycle.graph.loaders import Loaders
+from leadcycle.persistence.change_feed import ChangeFeed
+
+ANONYMOUS = "anonymous"
+
+
+@dataclass(frozen=True)
+class Services:
+    """Built once at start-up by the composition root."""
+
+    engine: AsyncEngine
+    leads: LeadUseCases
+    feed: ChangeFeed
+
+    @property
+    def policy(self) -> Policy:
+        return self.leads.policy
+
+
+@dataclass
+class Context:
+    request: Request | WebSocket
+    response: Any
+    services: Services
+    actor: str
+    loaders: Loaders = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.loaders = Loaders(self.services.engine)
+
+
+Info = strawberry.Info[Context, None]

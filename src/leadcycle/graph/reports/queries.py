@@ -1,0 +1,80 @@
+"""The pipeline board and conversion by acquisition channel: one aggregate query each."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+
+from leadcycle.graph.context import Info
+from leadcycle.graph.errors import ClientError
+from leadcycle.graph.leads.connection import LeadFilter
+from leadcycle.graph.leads.enums import LeadStage
+from leadcycle.graph.leads.queries import to_filter
+from leadcycle.persistence import queries
+
+
+@strawberry.type
+class StageCount:
+    stage: LeadStage
+    count: int
+
+
+@strawberry.type(description="How many leads stand in each stage.")
+class Pipeline:
+    total: int
+    stages: list[StageCount] = strawberry.field(description="All eight stages in lifecycle order, zeros included.")
+
+
+@strawberry.type(
+    description="Conversion of the leads acquired through one channel (reached = ever entered that stage)."
+)
+class ChannelFunnel:
+    source: str
+    leads: int
+    reached_mql: int
+    reached_opportunity: int
+    won: int
+    mql_rate: float
+    opportunity_rate: float
+    win_rate: float
+
+    @classmethod
+    def from_counts(cls, counts: queries.ChannelCounts) -> ChannelFunnel:
+        def rate(part: int) -> float:
+            return part / counts.leads if counts.leads else 0.0
+
+        return cls(
+            source=counts.source,
+            leads=counts.leads,
+            reached_mql=counts.reached_mql,
+            reached_opportunity=counts.reached_opportunity,
+            won=counts.won,
+            mql_rate=rate(counts.reached_mql),
+            opportunity_rate=rate(counts.reached_opportunity),
+            win_rate=rate(counts.won),
+        )
+
+
+def _aware(value: datetime | None, name: str) -> datetime | None:
+    if value is not None and value.utcoffset() is None:
+        raise ClientError(f"{name} needs a UTC offset, e.g. 2026-01-31T00:00:00+09:00")
+    return value
+
+
+@strawberry.type
+class ReportQueries:
+    @strawberry.field(description="Lead counts per stage for the filtered set.")
+    async def pipeline(self, info: Info, filter: LeadFilter | None = None) -> Pipeline:
+        counts = await queries.stage_counts(info.context.services.engine, to_filter(filter))
+        stages = [StageCount(stage=stage, count=count) for stage, count in counts.items()]
+        return Pipeline(total=sum(counts.values()), stages=stages)
+
+    @strawberry.field(description="Leads created in [since, until) per source, most leads first.")
+    async def channel_funnel(
+        self, info: Info, since: datetime | None = None, until: datetime | None = None
+    ) -> list[ChannelFunnel]:
+        counted = await queries.channel_counts(
+            info.context.services.engine, _aware(since, "since"), _aware(until, "until")
+        )
+        return [ChannelFunnel.from_counts(c) for c in counted]

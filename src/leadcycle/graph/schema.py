@@ -1,0 +1,46 @@
+"""The schema: roots assembled from one package per concept, and the protections around it."""
+
+import strawberry
+from graphql.validation import NoSchemaIntrospectionCustomRule
+from strawberry.extensions import (
+    AddValidationRules,
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    SchemaExtension,
+    ValidationCache,
+)
+from strawberry.tools import merge_types
+
+from leadcycle.graph.errors import should_mask
+from leadcycle.graph.leads.mutations import LeadMutations
+from leadcycle.graph.leads.queries import LeadQueries
+from leadcycle.graph.leads.subscriptions import LeadSubscriptions
+from leadcycle.graph.reports.queries import ReportQueries
+from leadcycle.graph.scoring.queries import ScoringQueries
+from leadcycle.graph.settings import Settings
+
+Query = merge_types("Query", (LeadQueries, ReportQueries, ScoringQueries))
+Mutation = merge_types("Mutation", (LeadMutations,))
+Subscription = merge_types("Subscription", (LeadSubscriptions,))
+
+
+def build_schema(settings: Settings) -> strawberry.Schema:
+    extensions: list[SchemaExtension] = [
+        MaxTokensLimiter(max_token_count=settings.max_tokens),
+        ParserCache(maxsize=256),
+        ValidationCache(maxsize=256),
+        QueryDepthLimiter(max_depth=settings.max_query_depth),
+        MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+        MaskErrors(should_mask_error=should_mask, error_message="Unexpected error; it was logged."),
+    ]
+    if not settings.introspection:
+        extensions.append(AddValidationRules([NoSchemaIntrospectionCustomRule]))
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        extensions=extensions,  # type: ignore[arg-type]
+    )

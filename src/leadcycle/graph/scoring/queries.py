@@ -1,0 +1,45 @@
+"""The scoring model in force, as marketing reads it."""
+
+from __future__ import annotations
+
+import strawberry
+
+from leadcycle.domain.scoring import ScoringModel as DomainModel
+from leadcycle.graph.context import Info
+
+
+@strawberry.type(description="One scoring rule.")
+class ScoringRule:
+    name: str
+    description: str
+    points: int
+    immediate_hot: bool = strawberry.field(description="An activity matching this rule moves the lead straight to MQL.")
+
+
+@strawberry.type(description="The scoring model in force: thresholds and rules.")
+class ScoringModel:
+    version: int
+    warm_threshold: int
+    hot_threshold: int
+    rules: list[ScoringRule]
+
+    @classmethod
+    def from_domain(cls, model: DomainModel) -> ScoringModel:
+        rules = [
+            ScoringRule(name=r.name, description=r.description, points=r.points, immediate_hot=r.immediate_hot)
+            for r in model.activity_rules
+        ]
+        rules += [
+            ScoringRule(name=r.name, description=r.description, points=r.points, immediate_hot=False)
+            for r in model.attribute_rules
+        ]
+        return cls(
+            version=model.version, warm_threshold=model.warm_threshold, hot_threshold=model.hot_threshold, rules=rules
+        )
+
+
+@strawberry.type
+class ScoringQueries:
+    @strawberry.field(description="The active scoring model.")
+    def scoring_model(self, info: Info) -> ScoringModel:
+        return ScoringModel.from_domain(info.context.services.policy.scoring)
