@@ -1,5 +1,7 @@
 """The schema: roots assembled from one package per concept, and the protections around it."""
 
+from collections.abc import Callable
+
 import strawberry
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
@@ -28,19 +30,20 @@ Subscription = merge_types("Subscription", (LeadSubscriptions,))
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:
-    extensions: list[SchemaExtension] = [
-        MaxTokensLimiter(max_token_count=settings.max_tokens),
-        ParserCache(maxsize=256),
-        ValidationCache(maxsize=256),
-        QueryDepthLimiter(max_depth=settings.max_query_depth),
-        MaxAliasesLimiter(max_alias_count=settings.max_aliases),
-        MaskErrors(should_mask_error=should_mask, error_message="Unexpected error; it was logged."),
+    # Factories, so that each operation gets fresh extension instances.
+    extensions: list[Callable[[], SchemaExtension]] = [
+        lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
+        lambda: ParserCache(maxsize=256),
+        lambda: ValidationCache(maxsize=256),
+        lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+        lambda: MaskErrors(should_mask_error=should_mask, error_message="Unexpected error; it was logged."),
     ]
     if not settings.introspection:
-        extensions.append(AddValidationRules([NoSchemaIntrospectionCustomRule]))
+        extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        extensions=extensions,  # type: ignore[arg-type]
+        extensions=extensions,
     )
