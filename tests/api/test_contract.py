@@ -36,3 +36,25 @@ def test_readme_diagram_is_derived_from_the_machine() -> None:
     readme = README_PATH.read_text()
     assert "<!-- lifecycle-diagram -->" in readme
     assert readme_with_diagram(readme) == readme, REGENERATE
+
+
+def test_every_type_and_field_is_documented() -> None:
+    served = build_schema(served_sdl())
+    undocumented = []
+    for name, graphql_type in served.type_map.items():
+        if name.startswith("__") or name in (
+            "Query",
+            "Mutation",
+            "Subscription",
+            "String",
+            "Int",
+            "Float",
+            "Boolean",
+            "ID",
+        ):
+            continue
+        if not graphql_type.description:
+            undocumented.append(name)
+        fields = getattr(graphql_type, "fields", {})
+        undocumented += [f"{name}.{field}" for field, definition in fields.items() if not definition.description]
+    assert undocumented == []

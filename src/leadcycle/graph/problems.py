@@ -38,14 +38,14 @@ class VersionConflict(Problem):
 
 @strawberry.type(description="A guard refused the transition; every failing guard is listed.")
 class TransitionRejected(Problem):
-    event: LeadEvent
-    from_stage: LeadStage
-    failed_guards: list[GuardFailure]
+    event: LeadEvent = strawberry.field(description="The event that was refused.")
+    from_stage: LeadStage = strawberry.field(description="The lead's stage, unchanged.")
+    failed_guards: list[GuardFailure] = strawberry.field(description="Every guard that failed.")
 
 
 @strawberry.type(description="The lead after a successful mutation (or as it is now, for a replayed retry).")
 class LeadPayload:
-    lead: Lead
+    lead: Lead = strawberry.field(description="The lead after the mutation.")
 
 
 LeadResult = Annotated[

@@ -20,10 +20,12 @@ MAX_PAGE = 200
 DEFAULT_PAGE = 50
 
 
-@strawberry.input
+@strawberry.input(description="How to order leads.")
 class LeadOrder:
-    field: LeadOrderField
-    direction: OrderDirection = OrderDirection.DESC
+    field: LeadOrderField = strawberry.field(description="What to sort by.")
+    direction: OrderDirection = strawberry.field(
+        default=OrderDirection.DESC, description="Ascending or descending; ties are broken by id in the same direction."
+    )
 
 
 def to_filter(where: LeadFilter | None) -> queries.LeadFilter:

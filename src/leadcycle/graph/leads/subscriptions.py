@@ -23,9 +23,13 @@ class LeadChange:
         "only activities and timeline are read live."
     )
     kind: str = strawberry.field(description="created, activity, bant, transition, feedback, update or assignment")
-    from_stage: LeadStage | None
-    to_stage: LeadStage | None
-    at: datetime
+    from_stage: LeadStage | None = strawberry.field(
+        description="The stage before the mutation, when it changed; else null."
+    )
+    to_stage: LeadStage | None = strawberry.field(
+        description="The stage after the mutation, when it changed; else null."
+    )
+    at: datetime = strawberry.field(description="When the change was committed.")
 
 
 def _matcher(lead_id: UUID | None, stages: frozenset[Stage] | None):  # type: ignore[no-untyped-def]

@@ -17,40 +17,40 @@ from leadcycle.graph.leads.enums import BantStatus, LeadEvent, LeadStage, LossRe
 MAX_CHILDREN = 200
 
 
-@strawberry.type
+@strawberry.type(description="The company a lead belongs to.")
 class Company:
-    name: str
-    department: str | None
-    employee_count: int | None
+    name: str = strawberry.field(description="Company name as the lead gave it.")
+    department: str | None = strawberry.field(description="Department the contact belongs to.")
+    employee_count: int | None = strawberry.field(description="Number of employees.")
     capital: Decimal | None = strawberry.field(
         description="Paid-in capital in JPY; values beyond 32-bit integers are normal (50 billion JPY)."
     )
-    industry: str | None
+    industry: str | None = strawberry.field(description="Industry, free text.")
 
 
-@strawberry.type
+@strawberry.type(description="The person at the company we talk to.")
 class Contact:
-    name: str
-    email: str | None
-    phone: str | None
-    title: str | None
-    is_decision_maker: bool
+    name: str = strawberry.field(description="The person's name.")
+    email: str | None = strawberry.field(description="Email address.")
+    phone: str | None = strawberry.field(description="Phone number as given (Japanese formats welcome).")
+    title: str | None = strawberry.field(description="Job title.")
+    is_decision_maker: bool = strawberry.field(description="Whether this person decides on the purchase (+10 points).")
 
 
 @strawberry.type(description="One BANT criterion: its status and a note from sales.")
 class BantCriterion:
-    status: BantStatus
-    note: str | None
+    status: BantStatus = strawberry.field(description="Confirmed, not met, or not known yet.")
+    note: str | None = strawberry.field(description="What sales learned, in their words.")
 
 
 @strawberry.type(description="Budget, Authority, Need, Timeframe: what sales has confirmed.")
 class Bant:
-    budget: BantCriterion
-    authority: BantCriterion
-    need: BantCriterion
-    timeframe: BantCriterion
-    budget_amount: Decimal | None
-    target_date: date | None
+    budget: BantCriterion = strawberry.field(description="Is there a budget for this purchase?")
+    authority: BantCriterion = strawberry.field(description="Is the decision maker involved?")
+    need: BantCriterion = strawberry.field(description="Does the customer have the problem we solve?")
+    timeframe: BantCriterion = strawberry.field(description="When do they intend to buy?")
+    budget_amount: Decimal | None = strawberry.field(description="The budget, in JPY, when known.")
+    target_date: date | None = strawberry.field(description="When the customer intends to decide or buy.")
     satisfied: bool = strawberry.field(
         description="True when the active qualification policy accepts this BANT for QUALIFY."
     )
@@ -61,32 +61,38 @@ class GuardFailure:
     guard: str = strawberry.field(
         description="Stable machine-readable name, e.g. 'score.hot_threshold' or 'bant.budget'."
     )
-    message: str
+    message: str = strawberry.field(description="What blocks the transition and what to do about it.")
 
 
 @strawberry.type(description="A lifecycle event and whether the lead can take it now.")
 class TransitionOption:
-    event: LeadEvent
-    to_stage: LeadStage
-    allowed: bool
-    blockers: list[GuardFailure]
+    event: LeadEvent = strawberry.field(description="The lifecycle event.")
+    to_stage: LeadStage = strawberry.field(description="The stage the event leads to.")
+    allowed: bool = strawberry.field(
+        description="Whether the lead can take this event now (input such as a reason aside)."
+    )
+    blockers: list[GuardFailure] = strawberry.field(
+        description="Every guard that blocks the event now; empty when allowed."
+    )
 
 
 @strawberry.type(description="Why the score is what it is: one row per rule application.")
 class ScoreContribution:
-    rule: str
-    points: int
-    reason: str
-    at: datetime
+    rule: str = strawberry.field(description="Stable name of the scoring rule, e.g. 'activity.email_open'.")
+    points: int = strawberry.field(description="The rule's total contribution to the score (may be negative).")
+    reason: str = strawberry.field(description="Why, e.g. '3 x email_open at +1'.")
+    at: datetime = strawberry.field(description="When the rule last applied.")
 
 
 @strawberry.type(description="A behaviour of the lead and the points it earned.")
 class Activity:
-    id: strawberry.ID
-    kind: str
-    occurred_at: datetime
-    properties: JSON
-    points: int
+    id: strawberry.ID = strawberry.field(description="Stable id of the activity.")
+    kind: str = strawberry.field(description="The behaviour, a slug such as 'pricing_page_view'.")
+    occurred_at: datetime = strawberry.field(description="When it happened.")
+    properties: JSON = strawberry.field(description="Details sent with it, e.g. the page or the survey intent.")
+    points: int = strawberry.field(
+        description="Points it earned when recorded (0 for unknown kinds or earlier cycles)."
+    )
 
 
 @strawberry.type(
@@ -94,11 +100,15 @@ class Activity:
     "feedback, assignment."
 )
 class TimelineEntry:
-    at: datetime
-    kind: str
-    actor: str | None
-    summary: str
-    data: JSON
+    at: datetime = strawberry.field(description="When it happened.")
+    kind: str = strawberry.field(
+        description="created, activity, score, transition, bant, update, assignment or feedback."
+    )
+    actor: str | None = strawberry.field(
+        description="Who did it: the X-Actor of the request, or 'system' for automatic transitions."
+    )
+    summary: str = strawberry.field(description="One line for people.")
+    data: JSON = strawberry.field(description="The details, for programs.")
 
 
 def _first(value: int | None, default: int) -> int:
@@ -111,24 +121,28 @@ def _first(value: int | None, default: int) -> int:
 
 @strawberry.type(description="A B2B lead: who, where from, where it stands in the lifecycle and why.")
 class Lead:
-    id: strawberry.ID
-    company: Company
-    contact: Contact
+    id: strawberry.ID = strawberry.field(description="The lead's id (a UUID).")
+    company: Company = strawberry.field(description="The company the lead belongs to.")
+    contact: Contact = strawberry.field(description="The person we talk to.")
     source: str = strawberry.field(description="Acquisition channel, e.g. web_ad, seo, webinar, exhibition, referral.")
-    stage: LeadStage
-    temperature: Temperature
-    score: int
+    stage: LeadStage = strawberry.field(description="Where the lead stands in the lifecycle.")
+    temperature: Temperature = strawberry.field(description="Marketing's signal from the score and the current cycle.")
+    score: int = strawberry.field(
+        description="Attribute points plus behaviour points of the current nurture cycle; may be negative."
+    )
     version: int = strawberry.field(
         description="Incremented on every change; pass it back as expectedVersion for optimistic concurrency."
     )
-    bant: Bant
-    owner_team: str | None
-    owner: str | None
-    loss_reason: LossReason | None
-    created_at: datetime
-    updated_at: datetime
-    stage_changed_at: datetime
-    score_breakdown: list[ScoreContribution]
+    bant: Bant = strawberry.field(description="What sales has confirmed: Budget, Authority, Need, Timeframe.")
+    owner_team: str | None = strawberry.field(description="The sales team working the lead.")
+    owner: str | None = strawberry.field(description="The salesperson working the lead.")
+    loss_reason: LossReason | None = strawberry.field(description="Why the deal was lost, while the lead is LOST.")
+    created_at: datetime = strawberry.field(description="When the lead was created.")
+    updated_at: datetime = strawberry.field(description="When the lead last changed.")
+    stage_changed_at: datetime = strawberry.field(description="When the lead entered its current stage.")
+    score_breakdown: list[ScoreContribution] = strawberry.field(
+        description="Why the score is what it is: one row per contributing rule; sums to score."
+    )
     domain: strawberry.Private[model.Lead]
     policy: strawberry.Private[Policy]
 

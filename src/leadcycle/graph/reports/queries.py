@@ -14,15 +14,15 @@ from leadcycle.graph.leads.queries import to_filter
 from leadcycle.persistence import queries
 
 
-@strawberry.type
+@strawberry.type(description="How many leads stand in one stage.")
 class StageCount:
-    stage: LeadStage
-    count: int
+    stage: LeadStage = strawberry.field(description="The stage.")
+    count: int = strawberry.field(description="How many leads stand in it.")
 
 
 @strawberry.type(description="How many leads stand in each stage.")
 class Pipeline:
-    total: int
+    total: int = strawberry.field(description="All leads of the filtered set.")
     stages: list[StageCount] = strawberry.field(description="All eight stages in lifecycle order, zeros included.")
 
 
@@ -30,14 +30,14 @@ class Pipeline:
     description="Conversion of the leads acquired through one channel (reached = ever entered that stage)."
 )
 class ChannelFunnel:
-    source: str
-    leads: int
-    reached_mql: int
-    reached_opportunity: int
-    won: int
-    mql_rate: float
-    opportunity_rate: float
-    win_rate: float
+    source: str = strawberry.field(description="The acquisition channel.")
+    leads: int = strawberry.field(description="Leads created in the window.")
+    reached_mql: int = strawberry.field(description="Of those, how many ever reached MQL.")
+    reached_opportunity: int = strawberry.field(description="Of those, how many ever reached OPPORTUNITY.")
+    won: int = strawberry.field(description="Of those, how many are WON.")
+    mql_rate: float = strawberry.field(description="reachedMql / leads (0.0 when none).")
+    opportunity_rate: float = strawberry.field(description="reachedOpportunity / leads (0.0 when none).")
+    win_rate: float = strawberry.field(description="won / leads (0.0 when none).")
 
     @classmethod
     def from_counts(cls, counts: queries.ChannelCounts) -> ChannelFunnel:

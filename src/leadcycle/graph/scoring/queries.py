@@ -10,18 +10,18 @@ from leadcycle.graph.context import Info
 
 @strawberry.type(description="One scoring rule.")
 class ScoringRule:
-    name: str
-    description: str
-    points: int
+    name: str = strawberry.field(description="Stable name of the rule.")
+    description: str = strawberry.field(description="What the rule rewards or penalises.")
+    points: int = strawberry.field(description="Points per application (negative penalises).")
     immediate_hot: bool = strawberry.field(description="An activity matching this rule moves the lead straight to MQL.")
 
 
 @strawberry.type(description="The scoring model in force: thresholds and rules.")
 class ScoringModel:
-    version: int
-    warm_threshold: int
-    hot_threshold: int
-    rules: list[ScoringRule]
+    version: int = strawberry.field(description="Version of the model.")
+    warm_threshold: int = strawberry.field(description="Score at which a lead is WARM.")
+    hot_threshold: int = strawberry.field(description="Score at which a lead is HOT and moves to MQL.")
+    rules: list[ScoringRule] = strawberry.field(description="Behaviour and attribute rules.")
 
     @classmethod
     def from_domain(cls, model: DomainModel) -> ScoringModel:

@@ -8,10 +8,12 @@ from leadcycle.graph.problems import LeadResult, lead_result
 
 @strawberry.input(description="Who works the lead: omitted fields stay, explicit null clears.")
 class AssignLeadInput:
-    lead_id: strawberry.ID
-    owner_team: str | None = strawberry.UNSET
-    owner: str | None = strawberry.UNSET
-    expected_version: int | None = strawberry.UNSET
+    lead_id: strawberry.ID = strawberry.field(description="The lead to assign.")
+    owner_team: str | None = strawberry.field(default=strawberry.UNSET, description="The sales team, or null to clear.")
+    owner: str | None = strawberry.field(default=strawberry.UNSET, description="The salesperson, or null to clear.")
+    expected_version: int | None = strawberry.field(
+        default=strawberry.UNSET, description="Refuse with VersionConflict unless the lead is at this version."
+    )
 
 
 async def assign_lead(info: Info, input: AssignLeadInput) -> LeadResult:

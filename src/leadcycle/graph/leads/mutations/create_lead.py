@@ -6,12 +6,16 @@ from leadcycle.graph.leads.inputs import CompanyInput, ContactInput, given
 from leadcycle.graph.problems import LeadResult, lead_result
 
 
-@strawberry.input
+@strawberry.input(description="A new lead.")
 class CreateLeadInput:
-    company: CompanyInput
-    contact: ContactInput
-    source: str
-    idempotency_key: str | None = strawberry.UNSET
+    company: CompanyInput = strawberry.field(description="The company.")
+    contact: ContactInput = strawberry.field(description="The person to talk to.")
+    source: str = strawberry.field(
+        description="Acquisition channel slug, e.g. web_ad, seo, webinar, exhibition, referral (trimmed, lower-cased)."
+    )
+    idempotency_key: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Same key and input again returns the first result and changes nothing."
+    )
 
 
 async def create_lead(info: Info, input: CreateLeadInput) -> LeadResult:

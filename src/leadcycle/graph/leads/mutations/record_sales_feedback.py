@@ -7,12 +7,14 @@ from leadcycle.graph.leads.inputs import given
 from leadcycle.graph.problems import LeadResult, lead_result
 
 
-@strawberry.input
+@strawberry.input(description="Sales' verdict on an MQL.")
 class SalesFeedbackInput:
-    lead_id: strawberry.ID
-    verdict: SalesVerdict
-    reason: str | None = strawberry.UNSET
-    expected_version: int | None = strawberry.UNSET
+    lead_id: strawberry.ID = strawberry.field(description="The MQL lead.")
+    verdict: SalesVerdict = strawberry.field(description="Accepted, or rejected back to nurturing.")
+    reason: str | None = strawberry.field(default=strawberry.UNSET, description="Why; required when REJECTED.")
+    expected_version: int | None = strawberry.field(
+        default=strawberry.UNSET, description="Refuse with VersionConflict unless the lead is at this version."
+    )
 
 
 async def record_sales_feedback(info: Info, input: SalesFeedbackInput) -> LeadResult:

@@ -14,14 +14,28 @@ from leadcycle.graph.problems import LeadResult, lead_result
     description="Patch of the lead's BANT: omitted fields stay; a criterion set to null goes back to UNKNOWN."
 )
 class UpdateBantInput:
-    lead_id: strawberry.ID
-    budget: BantCriterionInput | None = strawberry.UNSET
-    authority: BantCriterionInput | None = strawberry.UNSET
-    need: BantCriterionInput | None = strawberry.UNSET
-    timeframe: BantCriterionInput | None = strawberry.UNSET
-    budget_amount: Decimal | None = strawberry.UNSET
-    target_date: date | None = strawberry.UNSET
-    expected_version: int | None = strawberry.UNSET
+    lead_id: strawberry.ID = strawberry.field(description="The lead.")
+    budget: BantCriterionInput | None = strawberry.field(
+        default=strawberry.UNSET, description="Budget; null goes back to UNKNOWN."
+    )
+    authority: BantCriterionInput | None = strawberry.field(
+        default=strawberry.UNSET, description="Authority; null goes back to UNKNOWN."
+    )
+    need: BantCriterionInput | None = strawberry.field(
+        default=strawberry.UNSET, description="Need; null goes back to UNKNOWN."
+    )
+    timeframe: BantCriterionInput | None = strawberry.field(
+        default=strawberry.UNSET, description="Timeframe; null goes back to UNKNOWN."
+    )
+    budget_amount: Decimal | None = strawberry.field(
+        default=strawberry.UNSET, description="The budget in JPY, or null to clear."
+    )
+    target_date: date | None = strawberry.field(
+        default=strawberry.UNSET, description="When the customer intends to buy, or null to clear."
+    )
+    expected_version: int | None = strawberry.field(
+        default=strawberry.UNSET, description="Refuse with VersionConflict unless the lead is at this version."
+    )
 
 
 async def update_bant(info: Info, input: UpdateBantInput) -> LeadResult:

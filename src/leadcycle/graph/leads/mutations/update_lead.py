@@ -6,12 +6,14 @@ from leadcycle.graph.leads.inputs import CompanyPatch, ContactPatch, given, pres
 from leadcycle.graph.problems import LeadResult, lead_result
 
 
-@strawberry.input
+@strawberry.input(description="Changes to a lead's company and contact.")
 class UpdateLeadInput:
-    lead_id: strawberry.ID
-    company: CompanyPatch | None = strawberry.UNSET
-    contact: ContactPatch | None = strawberry.UNSET
-    expected_version: int | None = strawberry.UNSET
+    lead_id: strawberry.ID = strawberry.field(description="The lead to change.")
+    company: CompanyPatch | None = strawberry.field(default=strawberry.UNSET, description="Company fields to change.")
+    contact: ContactPatch | None = strawberry.field(default=strawberry.UNSET, description="Contact fields to change.")
+    expected_version: int | None = strawberry.field(
+        default=strawberry.UNSET, description="Refuse with VersionConflict unless the lead is at this version."
+    )
 
 
 async def update_lead(info: Info, input: UpdateLeadInput) -> LeadResult:
