@@ -148,11 +148,6 @@ class TestAttributePoints:
 
         assert lead.score == points
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="scoring.py:72 counts a year as 365 days: across a 29 February a target exactly one year away "
-        "is judged more than a year away",
-    )
     def test_target_date_exactly_one_year_away_across_a_leap_day_subtracts_nothing(self) -> None:
         new_year_2024 = datetime(2024, 1, 1, 9, 0, tzinfo=UTC)
 
@@ -285,6 +280,13 @@ class TestCycles:
         record(lead, "demo_request", at=NOW - timedelta(days=1))
 
         assert (lead.hot_signal, lead.temperature) == (None, Temperature.COLD)
+
+    def test_first_cycle_counts_behaviour_from_before_the_lead_was_created(self) -> None:
+        lead = a_lead()
+
+        activity = record(lead, "inquiry", at=CREATED - timedelta(seconds=2))
+
+        assert (activity.points, lead.score) == (15, 15)
 
     def test_activity_at_the_start_of_the_cycle_counts(self) -> None:
         lead = a_lead()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -67,9 +67,17 @@ class ScoringModel:
         return next((r for r in self.activity_rules if r.matches(kind, properties)), None)
 
 
+def _a_year_after(day: date) -> date:
+    """The same calendar date next year (29 February becomes 28 February)."""
+    try:
+        return day.replace(year=day.year + 1)
+    except ValueError:
+        return day.replace(year=day.year + 1, day=28)
+
+
 def _target_date_over_a_year_away(lead: Lead, now: datetime) -> bool:
     target = lead.bant.target_date
-    return target is not None and target > (now + timedelta(days=365)).date()
+    return target is not None and target > _a_year_after(now.date())
 
 
 def _at_least(value: int | Decimal | None, minimum: int) -> bool:
@@ -125,10 +133,15 @@ DEFAULT_SCORING_MODEL = ScoringModel(
 def score_activity(
     lead: Lead, model: ScoringModel, kind: str, occurred_at: datetime, properties: dict[str, Any]
 ) -> Activity:
-    """Record an activity's behaviour points on the lead (none before the current cycle)."""
+    """Record an activity's behaviour points on the lead.
+
+    An activity that occurred before the current cycle began (after a RECYCLE) belongs to an
+    earlier cycle and earns nothing; the first cycle takes everything up to the first recycle,
+    including what happened just before the lead was created.
+    """
     assert lead.cycle_started_at is not None
     rule = model.rule_for(kind, properties)
-    counts = rule is not None and occurred_at >= lead.cycle_started_at
+    counts = rule is not None and (lead.cycle == 1 or occurred_at >= lead.cycle_started_at)
     activity = Activity(
         kind=kind,
         occurred_at=occurred_at,
