@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import httpx
+
 from tests.conftest import GraphQLClient
 
 PROBLEM = """
@@ -62,3 +64,87 @@ async def transition(gql: GraphQLClient, lead_id: str, event: str, **fields: Any
         "transitionLead"
     ]
     return result
+
+
+# -- added for the validation, idempotency, query and report tests --------------------------------
+
+LEAD_STATE = """
+query($id: ID!) {
+  lead(id: $id) {
+    id version stage score source ownerTeam owner createdAt updatedAt
+    company { name department employeeCount capital industry }
+    contact { name email phone title isDecisionMaker }
+    bant { budget { status note } authority { status note } need { status } timeframe { status } budgetAmount }
+    activities(first: 200) { id kind occurredAt properties points }
+    timeline(first: 200) { at kind actor summary }
+  }
+}
+"""
+LEADS = """
+query($filter: LeadFilter, $orderBy: LeadOrder, $first: Int, $after: String) {
+  leads(filter: $filter, orderBy: $orderBy, first: $first, after: $after) {
+    totalCount
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { cursor node { id score stage temperature source ownerTeam createdAt updatedAt company { name } } }
+  }
+}
+"""
+
+
+def unique_source() -> str:
+    """A source slug no other test uses, to count leads exactly."""
+    return f"src_{uuid.uuid4().hex[:8]}"
+
+
+async def post(gql: GraphQLClient, query: str, actor: str | None = None, **variables: Any) -> httpx.Response:
+    """The raw HTTP response, for requests that may be refused before GraphQL executes them."""
+    headers = {"x-actor": actor} if actor else {}
+    return await gql.http.post("/graphql", json={"query": query, "variables": variables}, headers=headers)
+
+
+async def lead_state(gql: GraphQLClient, lead_id: str) -> dict[str, Any]:
+    """The lead as stored now, with its activities and timeline."""
+    lead: dict[str, Any] = (await gql.data(LEAD_STATE, id=lead_id))["lead"]
+    return lead
+
+
+async def leads(gql: GraphQLClient, **arguments: Any) -> dict[str, Any]:
+    """One page of `leads` (filter, orderBy, first, after as variables)."""
+    connection: dict[str, Any] = (await gql.data(LEADS, **arguments))["leads"]
+    return connection
+
+
+async def count_matching(gql: GraphQLClient, search: str) -> int:
+    """How many leads match `search` (company name, contact name or email)."""
+    count: int = (await leads(gql, filter={"search": search}, first=0))["totalCount"]
+    return count
+
+
+async def lead_in_stage(gql: GraphQLClient, stage: str, *, source: str = "web_ad") -> dict[str, Any]:
+    """A new lead driven over the API into `stage`; returns the lead."""
+    lead = await create_lead(gql, source=source)
+    if stage == "WARM":
+        await record(gql, lead["id"], "webinar_attended")
+        lead = (await record(gql, lead["id"], "webinar_attended"))["lead"]
+    elif stage != "COLD":
+        lead = (await record(gql, lead["id"], "demo_request"))["lead"]
+        for event, fields in _ROUTE_FROM_MQL[stage]:
+            if event == "QUALIFY":
+                confirmed = {c: {"status": "CONFIRMED"} for c in ("budget", "authority", "need", "timeframe")}
+                await gql.data(UPDATE_BANT, input={"leadId": lead["id"], **confirmed})
+            result = await transition(gql, lead["id"], event, **fields)
+            assert result["__typename"] == "LeadPayload", result
+            lead = result["lead"]
+    assert lead["stage"] == stage
+    return lead
+
+
+_TO_OPPORTUNITY: list[tuple[str, dict[str, str]]] = [("QUALIFY", {}), ("OPEN_OPPORTUNITY", {})]
+_ROUTE_FROM_MQL: dict[str, list[tuple[str, dict[str, str]]]] = {
+    "MQL": [],
+    "RECYCLED": [("RECYCLE", {"reason": "Not now"})],
+    "SQL": [("QUALIFY", {})],
+    "OPPORTUNITY": _TO_OPPORTUNITY,
+    "WON": [*_TO_OPPORTUNITY, ("WIN", {})],
+    "LOST": [*_TO_OPPORTUNITY, ("LOSE", {"lossReason": "TIMING"})],
+}
