@@ -273,11 +273,6 @@ class TestFilters:
         await create_lead(gql, source=third)
         assert set(ids(await leads(gql, filter={"sources": [first, second]}))) == wanted
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="BUG: to_filter (graph/leads/queries.py:36-39) turns the whole sources list into () when one "
-        "value is no slug, so the valid sources beside it match nothing",
-    )
     async def test_a_source_that_is_no_slug_does_not_hide_the_others(self, gql: GraphQLClient) -> None:
         source = unique_source()
         lead = await create_lead(gql, source=source)

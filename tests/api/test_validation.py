@@ -238,11 +238,6 @@ class TestCompanyNumbers:
         assert lead["company"]["capital"] == "50000000000"
         assert lead["score"] == 10  # compared as a number: the "capital 50 billion JPY or more" rule applies
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="BUG: asyncpg decodes numeric 50000000000 as Decimal('5.00E+10'); lead_from_row "
-        "(persistence/mapping.py:105) keeps it, so every read serves capital as '5.00E+10'",
-    )
     @pytest.mark.parametrize("capital", ["50000000000", 50_000_000_000], ids=["string", "number"])
     async def test_capital_is_served_back_as_the_same_string(self, gql: GraphQLClient, capital: object) -> None:
         lead = await created(gql, company={"capital": capital})

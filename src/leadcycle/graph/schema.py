@@ -1,6 +1,7 @@
 """The schema: roots assembled from one package per concept, and the protections around it."""
 
 from collections.abc import Callable
+from decimal import Decimal
 
 import strawberry
 from graphql.validation import NoSchemaIntrospectionCustomRule
@@ -21,6 +22,7 @@ from leadcycle.graph.leads.mutations import LeadMutations
 from leadcycle.graph.leads.queries import LeadQueries
 from leadcycle.graph.leads.subscriptions import LeadSubscriptions
 from leadcycle.graph.reports.queries import ReportQueries
+from leadcycle.graph.scalars import DecimalScalar
 from leadcycle.graph.scoring.queries import ScoringQueries
 from leadcycle.graph.settings import Settings
 
@@ -46,4 +48,5 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         mutation=Mutation,
         subscription=Subscription,
         extensions=extensions,
+        scalar_overrides={Decimal: DecimalScalar},
     )

@@ -28,20 +28,24 @@ class LeadOrder:
     )
 
 
+def _as_source(value: str) -> str | None:
+    """A filter value as a stored source; None for a value no lead can have as its source."""
+    try:
+        return validation.source(value)
+    except InvalidInput:
+        return None
+
+
 def to_filter(where: LeadFilter | None) -> queries.LeadFilter:
     """The filter as the read side takes it; source names are normalised like `source` itself."""
     if where is None:
         return queries.LeadFilter()
     sources = given(where.sources)
-    try:
-        normalised = tuple(validation.source(s, "sources") for s in sources) if sources is not None else None
-    except InvalidInput:
-        normalised = ()  # no lead can have a source that is not a valid slug
     stages, temperatures = given(where.stages), given(where.temperatures)
     return queries.LeadFilter(
         stages=tuple(stages) if stages is not None else None,
         temperatures=tuple(temperatures) if temperatures is not None else None,
-        sources=normalised,
+        sources=tuple(filter(None, map(_as_source, sources))) if sources is not None else None,
         owner_team=given(where.owner_team),
         min_score=given(where.min_score),
         search=given(where.search),
