@@ -1,7 +1,6 @@
 """Scalars whose wire format the contract fixes more tightly than strawberry's defaults."""
 
 from decimal import Decimal, DecimalException
-from typing import NewType
 
 import strawberry
 
@@ -17,8 +16,7 @@ def _parse_decimal(value: object) -> Decimal:
 
 
 # Postgres hands numerics back as e.g. Decimal('5.00E+10'); clients get plain digits, "50000000000".
-DecimalScalar = strawberry.scalar(
-    NewType("Decimal", Decimal),
+DECIMAL = strawberry.scalar(
     name="Decimal",
     description="Decimal (fixed-point), as a JSON string of plain digits on output; a string or a number on input.",
     serialize=lambda value: format(value, "f"),

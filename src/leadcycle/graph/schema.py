@@ -15,6 +15,7 @@ from strawberry.extensions import (
     SchemaExtension,
     ValidationCache,
 )
+from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from leadcycle.graph.errors import should_mask
@@ -22,7 +23,7 @@ from leadcycle.graph.leads.mutations import LeadMutations
 from leadcycle.graph.leads.queries import LeadQueries
 from leadcycle.graph.leads.subscriptions import LeadSubscriptions
 from leadcycle.graph.reports.queries import ReportQueries
-from leadcycle.graph.scalars import DecimalScalar
+from leadcycle.graph.scalars import DECIMAL
 from leadcycle.graph.scoring.queries import ScoringQueries
 from leadcycle.graph.settings import Settings
 
@@ -48,5 +49,5 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         mutation=Mutation,
         subscription=Subscription,
         extensions=extensions,
-        scalar_overrides={Decimal: DecimalScalar},
+        config=StrawberryConfig(scalar_map={Decimal: DECIMAL}),
     )

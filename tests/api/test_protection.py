@@ -1,0 +1,101 @@
+"""What protects the service from heavy, oversized or hostile requests, and what it says when hurt."""
+
+import logging
+from typing import Any
+
+import httpx
+import pytest
+
+from leadcycle.domain.use_cases import LeadUseCases
+from leadcycle.graph.app import create_app, utc_now
+from leadcycle.graph.context import Context, Services
+from leadcycle.graph.schema import build_schema
+from leadcycle.graph.settings import Settings
+from leadcycle.persistence.database import create_engine
+from leadcycle.persistence.unit_of_work import unit_of_work_factory
+from tests.conftest import GraphQLClient
+
+PIPELINE = "{ pipeline { total } }"
+
+
+async def _execute_in_process(settings: Settings, query: str, engine_url: str) -> Any:
+    engine = create_engine(engine_url)
+    services = Services(engine=engine, leads=LeadUseCases(unit_of_work_factory(engine), utc_now), feed=None)  # type: ignore[arg-type]
+    try:
+        context = Context(request=None, response=None, services=services, actor="test")  # type: ignore[arg-type]
+        return await build_schema(settings).execute(query, context_value=context)
+    finally:
+        await engine.dispose()
+
+
+class TestQueryLimits:
+    async def test_too_many_aliases_are_refused(self, gql: GraphQLClient) -> None:
+        query = "{ " + " ".join(f"a{i}: pipeline {{ total }}" for i in range(31)) + " }"
+        body = await gql.execute(query)
+        assert "data" not in body or body["data"] is None
+        assert "aliases" in body["errors"][0]["message"]
+
+    async def test_too_many_tokens_are_refused(self, gql: GraphQLClient) -> None:
+        query = "{ pipeline { " + "total " * 5001 + "} }"
+        body = await gql.execute(query)
+        assert "token" in body["errors"][0]["message"].lower()
+
+    async def test_too_deep_queries_are_refused(self, database_url: str) -> None:
+        deep = "{ leads { edges { node { company { name } } } } }"
+        result = await _execute_in_process(Settings(max_query_depth=3), deep, database_url)
+        assert result.errors
+        assert "exceeds maximum operation depth" in result.errors[0].message
+
+    async def test_a_body_over_the_limit_gets_413(self, client: httpx.AsyncClient) -> None:
+        padding = "x" * (1024 * 1024 + 1)
+        response = await client.post("/graphql", json={"query": PIPELINE, "variables": {"pad": padding}})
+        assert response.status_code == 413
+        assert "larger than" in response.json()["errors"][0]["message"]
+
+
+class TestIntrospection:
+    async def test_is_on_by_default(self, gql: GraphQLClient) -> None:
+        body = await gql.data("{ __schema { queryType { name } } }")
+        assert body["__schema"]["queryType"]["name"] == "Query"
+
+    async def test_can_be_turned_off(self, database_url: str) -> None:
+        result = await _execute_in_process(
+            Settings(introspection=False), "{ __schema { types { name } } }", database_url
+        )
+        assert result.errors
+        assert "introspection" in result.errors[0].message.lower()
+
+
+class TestUnexpectedErrors:
+    async def test_are_masked_for_clients_and_logged(self, caplog: pytest.LogCaptureFixture) -> None:
+        unreachable = "postgresql://postgres@127.0.0.1:9/nowhere"
+        with caplog.at_level(logging.ERROR, logger="leadcycle.graph"):
+            result = await _execute_in_process(Settings(), PIPELINE, unreachable)
+        assert [e.message for e in result.errors] == ["Unexpected error; it was logged."]
+        assert "127.0.0.1" not in str(result.errors[0].formatted)
+        assert any("unexpected error at pipeline" in record.getMessage() for record in caplog.records)
+
+
+class TestHealth:
+    async def test_healthz_says_the_process_is_up(self, client: httpx.AsyncClient) -> None:
+        response = await client.get("/healthz")
+        assert (response.status_code, response.json()) == (200, {"status": "ok"})
+
+    async def test_readyz_says_the_database_is_migrated(self, client: httpx.AsyncClient) -> None:
+        response = await client.get("/readyz")
+        assert (response.status_code, response.json()) == (200, {"status": "ready"})
+
+    async def test_every_response_carries_a_request_id(self, client: httpx.AsyncClient) -> None:
+        first, second = await client.get("/healthz"), await client.get("/healthz")
+        assert first.headers["x-request-id"] != second.headers["x-request-id"]
+
+
+class TestCors:
+    async def test_allows_configured_origins_only(self, database_url: str) -> None:
+        app = create_app(Settings(cors_origins=["https://app.example"]), database_url)
+        preflight = {"access-control-request-method": "POST", "access-control-request-headers": "content-type"}
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+            allowed = await client.options("/graphql", headers={"origin": "https://app.example", **preflight})
+            refused = await client.options("/graphql", headers={"origin": "https://evil.example", **preflight})
+        assert allowed.headers["access-control-allow-origin"] == "https://app.example"
+        assert "access-control-allow-origin" not in refused.headers
