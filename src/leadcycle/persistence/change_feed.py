@@ -33,6 +33,8 @@ from leadcycle.persistence.mapping import lead_from_snapshot
 
 log = logging.getLogger(__name__)
 CHANNEL = "leadcycle_changes"
+# A closed connection raises InterfaceError, which is not a PostgresError.
+_CONNECTION_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
 _XMIN = "(pg_snapshot_xmin(pg_current_snapshot())::text)::bigint"
 _READ = f"""
     SELECT c.xid, c.id, c.kind, c.from_stage, c.to_stage, c.at, c.actor, c.snapshot::text AS snapshot,
@@ -133,9 +135,8 @@ class ChangeFeed:
         self.position: tuple[int, int] = (0, 0)
 
     async def start(self) -> None:
-        self._listener = await asyncpg.connect(self._dsn)
-        self._reader = await asyncpg.connect(self._dsn)
-        await self._listener.add_listener(CHANNEL, self._on_notify)
+        await self._connect()
+        assert self._reader is not None
         self.position = (await self._reader.fetchval(f"SELECT {_XMIN}"), 0)
         self._tasks = [asyncio.create_task(self._read_forever()), asyncio.create_task(self._notify_forever())]
 
@@ -150,6 +151,21 @@ class ChangeFeed:
         for connection in (self._listener, self._reader):
             if connection is not None:
                 await connection.close()
+
+    async def _connect(self) -> None:
+        self._listener = await asyncpg.connect(self._dsn)
+        self._reader = await asyncpg.connect(self._dsn)
+        await self._listener.add_listener(CHANNEL, self._on_notify)
+
+    async def _reconnect(self) -> None:
+        """Replace both connections after a failure; a failed attempt is retried by the next read."""
+        for connection in (self._listener, self._reader):
+            if connection is not None:
+                connection.terminate()
+        try:
+            await self._connect()
+        except _CONNECTION_ERRORS:
+            log.exception("could not reconnect the change feed")
 
     def poke(self) -> None:
         """A change was committed here: read now, and wake the other processes (coalesced)."""
@@ -175,18 +191,28 @@ class ChangeFeed:
             self._notify.clear()
             try:
                 await self._listener.execute(f"NOTIFY {CHANNEL}")
-            except (asyncpg.PostgresError, OSError):
+            except _CONNECTION_ERRORS:
                 log.exception("could not send the change-log wake-up")
 
     async def _read_forever(self) -> None:
         while True:
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancellation that
+            # lands as the event is set (https://github.com/python/cpython/issues/86296), so a
+            # wake-up during stop() kept this task running and stop() waiting for it forever.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._idle_poll)
+                async with asyncio.timeout(self._idle_poll):
+                    await self._wake.wait()
             self._wake.clear()
             try:
                 held_back = await self.read_available()
-            except (asyncpg.PostgresError, OSError):
-                log.exception("could not read the change log")
+            except _CONNECTION_ERRORS:
+                # A lost connection (restart, failover, terminated backend) raises InterfaceError on
+                # every later call: without a new connection delivery would stop for good. Resuming
+                # from `position` stays exactly-once, as everything before it is final; waiting an
+                # idle period first keeps an unreachable database from becoming a busy loop.
+                log.exception("could not read the change log; reconnecting")
+                await asyncio.sleep(self._idle_poll)
+                await self._reconnect()
                 held_back = True
             if held_back:  # committed rows wait behind an older open transaction: look again soon
                 await asyncio.sleep(0.005)
