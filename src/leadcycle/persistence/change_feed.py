@@ -35,6 +35,9 @@ log = logging.getLogger(__name__)
 CHANNEL = "leadcycle_changes"
 # A closed connection raises InterfaceError, which is not a PostgresError.
 _CONNECTION_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
+# While committed changes wait behind an older open transaction, look again after 5 ms, then
+# back off to a quarter second: a long transaction elsewhere must not make the reader spin.
+_FIRST_RECHECK, _LAST_RECHECK = 0.005, 0.25
 _XMIN = "(pg_snapshot_xmin(pg_current_snapshot())::text)::bigint"
 _READ = f"""
     SELECT c.xid, c.id, c.kind, c.from_stage, c.to_stage, c.at, c.actor, c.snapshot::text AS snapshot,
@@ -153,9 +156,10 @@ class ChangeFeed:
                 await connection.close()
 
     async def _connect(self) -> None:
-        self._listener = await asyncpg.connect(self._dsn)
-        self._reader = await asyncpg.connect(self._dsn)
-        await self._listener.add_listener(CHANNEL, self._on_notify)
+        # Publish the connections only when ready: the notifier may use the listener at any time.
+        listener = await asyncpg.connect(self._dsn)
+        await listener.add_listener(CHANNEL, self._on_notify)
+        self._listener, self._reader = listener, await asyncpg.connect(self._dsn)
 
     async def _reconnect(self) -> None:
         """Replace both connections after a failure; a failed attempt is retried by the next read."""
@@ -191,10 +195,11 @@ class ChangeFeed:
             self._notify.clear()
             try:
                 await self._listener.execute(f"NOTIFY {CHANNEL}")
-            except _CONNECTION_ERRORS:
+            except Exception:  # e.g. while reconnecting; other processes still poll, so keep going
                 log.exception("could not send the change-log wake-up")
 
     async def _read_forever(self) -> None:
+        held_back_wait = _FIRST_RECHECK
         while True:
             # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancellation that
             # lands as the event is set (https://github.com/python/cpython/issues/86296), so a
@@ -203,20 +208,29 @@ class ChangeFeed:
                 async with asyncio.timeout(self._idle_poll):
                     await self._wake.wait()
             self._wake.clear()
-            try:
-                held_back = await self.read_available()
-            except _CONNECTION_ERRORS:
-                # A lost connection (restart, failover, terminated backend) raises InterfaceError on
-                # every later call: without a new connection delivery would stop for good. Resuming
-                # from `position` stays exactly-once, as everything before it is final; waiting an
-                # idle period first keeps an unreachable database from becoming a busy loop.
-                log.exception("could not read the change log; reconnecting")
-                await asyncio.sleep(self._idle_poll)
-                await self._reconnect()
-                held_back = True
+            held_back = await self._read_or_recover()
             if held_back:  # committed rows wait behind an older open transaction: look again soon
-                await asyncio.sleep(0.005)
+                await asyncio.sleep(held_back_wait)
+                held_back_wait = min(held_back_wait * 2, _LAST_RECHECK)
                 self._wake.set()
+            else:
+                held_back_wait = _FIRST_RECHECK
+
+    async def _read_or_recover(self) -> bool:
+        """Read what is final; after a failure wait an idle period, so the reader never dies or spins."""
+        try:
+            return await self.read_available()
+        except _CONNECTION_ERRORS:
+            # A lost connection (restart, failover, terminated backend) raises InterfaceError on
+            # every later call: without a new connection delivery would stop for good. Resuming
+            # from `position` stays exactly-once, as everything before it is final.
+            log.exception("could not read the change log; reconnecting")
+            await asyncio.sleep(self._idle_poll)
+            await self._reconnect()
+        except Exception:  # e.g. a snapshot that no longer decodes: keep trying, loudly, never skip
+            log.exception("could not deliver the change log at %s", self.position)
+            await asyncio.sleep(self._idle_poll)
+        return True
 
     async def read_available(self) -> bool:
         """Deliver every change that is final; True if committed changes are still held back."""
