@@ -67,9 +67,14 @@ def _upgrade(connection: Connection) -> None:
     command.upgrade(config, "head")
 
 
+async def current_revision(engine: AsyncEngine) -> str | None:
+    """The migration the database's schema is at; None before the first."""
+    async with engine.connect() as connection:
+        revision: str | None = await connection.run_sync(lambda c: MigrationContext.configure(c).get_current_revision())
+    return revision
+
+
 async def is_ready(engine: AsyncEngine) -> bool:
     """The database answers and its schema is at the newest migration."""
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    async with engine.connect() as connection:
-        current = await connection.run_sync(lambda c: MigrationContext.configure(c).get_current_revision())
-    return current == head
+    return await current_revision(engine) == head
