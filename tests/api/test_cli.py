@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import re
 import signal
@@ -25,6 +26,9 @@ import httpx
 import pytest
 import pytest_asyncio
 from sqlalchemy.engine import make_url
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import ClientConnection, connect
+from websockets.typing import Subprotocol
 
 from leadcycle.domain.stages import Stage
 from leadcycle.persistence import queries
@@ -127,8 +131,26 @@ class TestServe:
         with serving(data_dir, tmp_path / "second.log") as (api, process):
             lead = graphql(api, READ_LEAD, id=created["id"])["lead"]
             assert (lead["company"]["name"], lead["contact"]["name"]) == ("さくら商事株式会社", "佐藤 健太")
-            assert stop(process, signal.SIGTERM) == 0
+            with subscribed(api) as subscription:
+                assert stop(process, signal.SIGTERM) == 0
+                with pytest.raises(ConnectionClosed) as closed:
+                    subscription.recv(timeout=STOP_SECONDS)
+            assert closed.value.rcvd is not None
+            assert closed.value.rcvd.code == 1012  # "service restart": clients reconnect and resubscribe
         assert not (data_dir / "postmaster.pid").exists()
+
+
+@contextlib.contextmanager
+def subscribed(api: str) -> Iterator[ClientConnection]:
+    """A live leadChanged subscription over graphql-transport-ws."""
+    with connect(api.replace("http", "ws") + "/graphql", subprotocols=[Subprotocol("graphql-transport-ws")]) as ws:
+        ws.send(json.dumps({"type": "connection_init"}))
+        assert json.loads(ws.recv(timeout=10))["type"] == "connection_ack"
+        query = "subscription { leadChanged { kind } }"
+        ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": query}}))
+        ws.send(json.dumps({"type": "ping"}))
+        assert json.loads(ws.recv(timeout=10))["type"] == "pong"
+        yield ws
 
 
 # -- migrate and demo, each on a database of its own --------------------------------------------------

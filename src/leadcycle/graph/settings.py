@@ -27,5 +27,3 @@ class Settings(BaseSettings):
     pool_size: int = 10
     lock_timeout_ms: int = 5_000
     statement_timeout_ms: int = 30_000
-    change_log_retention_days: int = 7
-    idempotency_key_retention_hours: int = 24
