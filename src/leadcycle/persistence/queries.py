@@ -9,13 +9,26 @@ from __future__ import annotations
 import base64
 import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Integer, and_, bindparam, false, func, or_, select, text, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    RowMapping,
+    TextClause,
+    and_,
+    bindparam,
+    false,
+    func,
+    or_,
+    select,
+    text,
+    tuple_,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.types import Uuid
@@ -25,6 +38,7 @@ from leadcycle.domain.stages import Stage, Temperature
 from leadcycle.persistence.mapping import lead_from_row
 from leadcycle.persistence.tables import leads
 
+T = TypeVar("T")
 ORDER_COLUMNS = {"CREATED_AT": leads.c.created_at, "UPDATED_AT": leads.c.updated_at, "SCORE": leads.c.score}
 
 
@@ -166,42 +180,44 @@ async def channel_counts(engine: AsyncEngine, since: datetime | None, until: dat
         return [ChannelCounts(**row) for row in (await connection.execute(query)).mappings()]
 
 
-# The newest `first` children of each lead, one index range scan per lead (LATERAL).
-_NEWEST_ACTIVITIES = text(
-    """SELECT a.* FROM unnest(:ids) AS l(id) CROSS JOIN LATERAL (
-         SELECT * FROM activities WHERE lead_id = l.id ORDER BY occurred_at DESC, id DESC LIMIT :first) a"""
-).bindparams(bindparam("ids", type_=ARRAY(Uuid)), bindparam("first", type_=Integer))
-_NEWEST_HISTORY = text(
-    """SELECT h.* FROM unnest(:ids) AS l(id) CROSS JOIN LATERAL (
-         SELECT * FROM lead_history WHERE lead_id = l.id ORDER BY at DESC, id DESC LIMIT :first) h"""
-).bindparams(bindparam("ids", type_=ARRAY(Uuid)), bindparam("first", type_=Integer))
+def _newest_children(table: str, time_column: str) -> TextClause:
+    """The newest `first` rows of `table` for each lead in :ids: one index range scan per lead (LATERAL)."""
+    return text(
+        f"""SELECT c.* FROM unnest(:ids) AS l(id) CROSS JOIN LATERAL (
+              SELECT * FROM {table} WHERE lead_id = l.id ORDER BY {time_column} DESC, id DESC LIMIT :first) c"""
+    ).bindparams(bindparam("ids", type_=ARRAY(Uuid)), bindparam("first", type_=Integer))
+
+
+_NEWEST_ACTIVITIES = _newest_children("activities", "occurred_at")
+_NEWEST_HISTORY = _newest_children("lead_history", "at")
+
+
+def _activity(row: RowMapping) -> Activity:
+    return Activity(
+        row["kind"], row["occurred_at"], row["properties"], row["points"], row["cycle"], row["rule"], row["id"]
+    )
+
+
+def _history_entry(row: RowMapping) -> HistoryEntry:
+    return HistoryEntry(row["at"], row["kind"], row["actor"], row["summary"], row["data"])
+
+
+async def _grouped_by_lead(
+    engine: AsyncEngine, statement: TextClause, lead_ids: Sequence[UUID], first: int, build: Callable[[RowMapping], T]
+) -> dict[UUID, list[T]]:
+    async with engine.connect() as connection:
+        rows = (await connection.execute(statement, {"ids": list(lead_ids), "first": first})).mappings()
+        grouped: dict[UUID, list[T]] = defaultdict(list)
+        for row in rows:
+            grouped[row["lead_id"]].append(build(row))
+    return grouped
 
 
 async def newest_activities(engine: AsyncEngine, lead_ids: Sequence[UUID], first: int) -> dict[UUID, list[Activity]]:
-    async with engine.connect() as connection:
-        rows = (await connection.execute(_NEWEST_ACTIVITIES, {"ids": list(lead_ids), "first": first})).mappings()
-        grouped: dict[UUID, list[Activity]] = defaultdict(list)
-        for row in rows:
-            grouped[row["lead_id"]].append(
-                Activity(
-                    row["kind"],
-                    row["occurred_at"],
-                    row["properties"],
-                    row["points"],
-                    row["cycle"],
-                    row["rule"],
-                    row["id"],
-                )
-            )
-    return grouped
+    """The newest `first` activities of each lead, newest first."""
+    return await _grouped_by_lead(engine, _NEWEST_ACTIVITIES, lead_ids, first, _activity)
 
 
 async def newest_history(engine: AsyncEngine, lead_ids: Sequence[UUID], first: int) -> dict[UUID, list[HistoryEntry]]:
-    async with engine.connect() as connection:
-        rows = (await connection.execute(_NEWEST_HISTORY, {"ids": list(lead_ids), "first": first})).mappings()
-        grouped: dict[UUID, list[HistoryEntry]] = defaultdict(list)
-        for row in rows:
-            grouped[row["lead_id"]].append(
-                HistoryEntry(row["at"], row["kind"], row["actor"], row["summary"], row["data"])
-            )
-    return grouped
+    """The newest `first` timeline entries of each lead, newest first."""
+    return await _grouped_by_lead(engine, _NEWEST_HISTORY, lead_ids, first, _history_entry)
