@@ -8,6 +8,7 @@ leaves the store exactly as it was.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
@@ -80,6 +81,10 @@ class FakeLeadRepository:
         assert lead.id in self._work.leads, "save() of a lead never added"
         self._write(lead, change)
 
+    async def save_all(self, steps: Sequence[tuple[Lead, LeadChange]]) -> None:
+        for lead, change in steps:
+            await self.save(lead, change)
+
     def _write(self, lead: Lead, change: LeadChange) -> None:
         self._work.leads[lead.id] = lead.snapshot()
         self._work.timelines[lead.id] += lead.new_history
@@ -96,6 +101,10 @@ class FakeIdempotencyKeys:
         if stored is None:
             self._work.keys[(scope, key)] = StoredKey(fingerprint, lead_id)
         return stored
+
+    async def claim_many(self, scope: str, requests: Mapping[str, str], lead_id: UUID) -> dict[str, StoredKey]:
+        stored = {key: await self.claim(scope, key, fingerprint, lead_id) for key, fingerprint in requests.items()}
+        return {key: earlier for key, earlier in stored.items() if earlier is not None}
 
 
 class FakeUnitOfWork:

@@ -27,6 +27,13 @@ class InvalidInput(DomainError):
         self.field = field
 
 
+class KeyReused(InvalidInput):
+    def __init__(self) -> None:
+        super().__init__(
+            "idempotencyKey", "This idempotency key was already used for a different request; use a new key"
+        )
+
+
 class LeadNotFound(DomainError):
     def __init__(self, lead_id: object) -> None:
         super().__init__(f"No lead with id {lead_id!s}")
@@ -48,3 +55,10 @@ class TransitionRefused(DomainError):
         self.event = event
         self.from_stage = from_stage
         self.failures = failures
+
+
+class TooManyInputs(DomainError):
+    """A batch larger than the use case takes: refused whole, before anything is applied."""
+
+    def __init__(self, operation: str, size: int, limit: int) -> None:
+        super().__init__(f"{operation} takes at most {limit:,} inputs per call; this call sent {size:,}: split it")

@@ -138,3 +138,9 @@ class Lead:
     def snapshot(self) -> Lead:
         """A copy without pending records, e.g. to publish with a change."""
         return dataclasses.replace(self, new_activities=[], new_history=[])
+
+    def checkpoint(self) -> Lead:
+        """A copy of the lead as it is now that takes over its pending records: one of several changes."""
+        copy = dataclasses.replace(self)
+        self.new_activities, self.new_history = [], []
+        return copy

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
@@ -42,12 +43,26 @@ class LeadRepository(Protocol):
     async def save(self, lead: Lead, change: LeadChange) -> None:
         """Write a locked lead back with its pending activities and history."""
 
+    async def save_all(self, steps: Sequence[tuple[Lead, LeadChange]]) -> None:
+        """Write a locked lead back through successive changes, one version apart.
+
+        Each step is the lead as of one change, holding that change's pending records (see
+        `Lead.checkpoint`); every step gets its own change-log entry, in order.
+        """
+
 
 class IdempotencyKeys(Protocol):
     async def claim(self, scope: str, key: str, fingerprint: str, lead_id: UUID) -> StoredKey | None:
         """Take the key for this request, or return what an earlier request stored under it.
 
         A request holding the same key in another open transaction makes this wait for it.
+        """
+
+    async def claim_many(self, scope: str, requests: Mapping[str, str], lead_id: UUID) -> dict[str, StoredKey]:
+        """Take each key of `requests` (key -> fingerprint) like `claim`, all at once.
+
+        Returns what earlier requests stored under the keys that were taken already; the keys
+        missing from the answer now belong to this transaction.
         """
 
 

@@ -1,18 +1,20 @@
 """The use cases: one transaction each, written against the ports and an injected clock.
 
 Every change follows one path (`_change`): validate, lock the lead, replay an idempotent
-retry, check the expected version, let the domain decide, rescore, advance automatically where
-the semantics say so, bump the version once, and save the lead with one change-log entry.
+retry, check the expected version, let the domain decide (`_apply`: act, rescore, advance
+automatically where the semantics say so, bump the version once), and save the lead with one
+change-log entry. `record_activities` takes the same steps for many activities of many leads.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID, uuid4
 
-from leadcycle.domain import actions, validation
+from leadcycle.domain import actions, idempotency, validation
 from leadcycle.domain.commands import (
     AssignLead,
     CreateLead,
@@ -22,29 +24,46 @@ from leadcycle.domain.commands import (
     UpdateBant,
     UpdateLead,
 )
-from leadcycle.domain.errors import InvalidInput, LeadNotFound, VersionConflict
-from leadcycle.domain.fingerprint import fingerprint
+from leadcycle.domain.errors import DomainError, LeadNotFound, TooManyInputs, VersionConflict
+from leadcycle.domain.idempotency import Idempotency
 from leadcycle.domain.lifecycle import Policy, advance_automatically
 from leadcycle.domain.model import HistoryEntry, Lead
 from leadcycle.domain.ports import LeadChange, UnitOfWork
 from leadcycle.domain.scoring import rescore
 from leadcycle.domain.stages import ChangeKind
 
+MAX_ACTIVITIES_PER_CALL = 1_000
+# Lead transactions of all recordActivities calls at once; below the pool, so that single
+# mutations and reads keep connections while batches run.
+PARALLEL_LEADS = 5
+RECORD_ACTIVITY = "recordActivity"  # idempotency scope of recordActivity and recordActivities
+
 Clock = Callable[[], datetime]
 # Applies a validated request to a locked lead at `now`; returns the change, or None for no-op.
 Action = Callable[[Lead, datetime], ChangeKind | None]
+Outcome = Lead | DomainError
 
 
 @dataclass(frozen=True)
-class Idempotency:
-    scope: str
-    key: str
-    fingerprint: str
+class _BatchedActivity:
+    """One valid input of recordActivities, with its position in the call."""
+
+    position: int
+    activity: actions.NewActivity
+    idempotency: Idempotency | None
 
 
-def _idempotency(scope: str, command: CreateLead | RecordActivity | TransitionLead) -> Idempotency | None:
-    key = validation.idempotency_key(command.idempotency_key)
-    return Idempotency(scope, key, fingerprint(command)) if key is not None else None
+def _activity_request(command: RecordActivity, now: datetime) -> tuple[actions.NewActivity, Idempotency | None]:
+    """A recordActivity request validated, its problems in the order they are reported."""
+    return actions.validate_activity(command, now), idempotency.request(RECORD_ACTIVITY, command)
+
+
+async def _locked(uow: UnitOfWork, lead_id: UUID) -> Lead:
+    """The lead, locked for this unit of work; LeadNotFound when there is none."""
+    lead = await uow.leads.lock(lead_id)
+    if lead is None:
+        raise LeadNotFound(lead_id)
+    return lead
 
 
 class LeadUseCases:
@@ -56,20 +75,22 @@ class LeadUseCases:
         clock: Clock,
         policy: Policy | None = None,
         new_id: Callable[[], UUID] = uuid4,
+        parallel_leads: int = PARALLEL_LEADS,
     ) -> None:
         self._uow_factory = uow_factory
         self._clock = clock
         self.policy = policy or Policy()
         self._new_id = new_id
+        self._lead_slots = asyncio.Semaphore(parallel_leads)
 
     async def create(self, command: CreateLead, actor: str) -> Lead:
         actor = validation.actor(actor)
         company, contact, source = actions.validate_new_lead(command)
-        idempotency = _idempotency("createLead", command)
+        keyed = idempotency.request("createLead", command)
         now = self._clock()
         lead = Lead(self._new_id(), company, contact, source, created_at=now, version=1)
         async with self._uow_factory() as uow:
-            if idempotency and (replayed := await self._replay(uow, idempotency, lead.id)):
+            if keyed and (replayed := await idempotency.replay(uow, keyed, lead.id)):
                 existing = await uow.leads.get(replayed)
                 assert existing is not None, "an idempotency key outlived its lead"
                 return existing
@@ -99,15 +120,52 @@ class LeadUseCases:
         )
 
     async def record_activity(self, command: RecordActivity, actor: str) -> Lead:
-        activity = actions.validate_activity(command, self._clock())
-        model = self.policy.scoring
-        return await self._change(
-            command.lead_id,
-            None,
-            actor,
-            lambda lead, now: actions.record_activity(lead, activity, model, actor, now),
-            idempotency=_idempotency("recordActivity", command),
+        activity, keyed = _activity_request(command, self._clock())
+        return await self._change(command.lead_id, None, actor, self._recording(activity, actor), keyed=keyed)
+
+    async def record_activities(self, commands: Sequence[RecordActivity], actor: str) -> list[Outcome]:
+        """Record many activities with `record_activity`'s guarantees; one outcome per command, in order.
+
+        Each command is validated on its own: an invalid one gets its error at its position and
+        the valid ones go on. They are grouped by lead, and each lead's group is one transaction:
+        lock once, then each activity in call order as a change of its own (version, timeline,
+        change-log entry), exactly what as many recordActivity calls in a row would write.
+        Different leads run in parallel, at most `parallel_leads` transactions at a time across
+        all calls.
+
+        No savepoints: whatever can refuse one activity is decided before any of it is written.
+        Validation is pure and runs before the transaction; a missing lead refuses its whole
+        group; the group's idempotency keys are claimed first, in one statement, and a key reused
+        for other input writes nothing; recording an activity on a locked lead cannot fail. So a
+        refused activity never needs undoing, never rolls back its neighbours, and the group is
+        written in one statement per table instead of a SAVEPOINT/RELEASE pair and a save per
+        activity. Only unexpected failures (the database, a lock timeout) remain: they roll back
+        their lead's group, the other groups still finish, then the call fails; a retry with the
+        same keys replays what was committed.
+        """
+        if len(commands) > MAX_ACTIVITIES_PER_CALL:
+            raise TooManyInputs("recordActivities", len(commands), MAX_ACTIVITIES_PER_CALL)
+        now = self._clock()
+        outcomes: dict[int, Outcome] = {}
+        by_lead: dict[UUID, list[_BatchedActivity]] = {}
+        for position, command in enumerate(commands):
+            try:
+                activity, keyed = _activity_request(command, now)
+                validation.actor(actor)
+                lead_id = validation.lead_id(command.lead_id)
+            except DomainError as error:
+                outcomes[position] = error
+            else:
+                by_lead.setdefault(lead_id, []).append(_BatchedActivity(position, activity, keyed))
+        groups = await asyncio.gather(
+            *(self._record_for_lead(lead_id, batch, actor) for lead_id, batch in by_lead.items()),
+            return_exceptions=True,
         )
+        for group in groups:
+            if isinstance(group, BaseException):
+                raise group
+            outcomes |= group
+        return [outcomes[position] for position in range(len(commands))]
 
     async def update_bant(self, command: UpdateBant, actor: str) -> Lead:
         patch = actions.validate_bant(command)
@@ -125,7 +183,7 @@ class LeadUseCases:
             command.expected_version,
             actor,
             lambda lead, now: actions.transition(lead, command.event, request, self.policy, actor, now),
-            idempotency=_idempotency("transitionLead", command),
+            keyed=idempotency.request("transitionLead", command),
             advance=False,
         )
 
@@ -146,45 +204,69 @@ class LeadUseCases:
         actor: str,
         action: Action,
         *,
-        idempotency: Idempotency | None = None,
+        keyed: Idempotency | None = None,
         advance: bool = True,
     ) -> Lead:
         """The one path every change to an existing lead takes (see the module docstring)."""
         actor = validation.actor(actor)
         lead_id = validation.lead_id(raw_lead_id)
         async with self._uow_factory() as uow:
-            lead = await uow.leads.lock(lead_id)
-            if lead is None:
-                raise LeadNotFound(lead_id)
-            if idempotency and await self._replay(uow, idempotency, lead_id):
+            lead = await _locked(uow, lead_id)
+            if keyed and await idempotency.replay(uow, keyed, lead_id):
                 return lead
             if expected_version is not None and expected_version != lead.version:
                 raise VersionConflict(expected_version, lead.version)
-            now = self._clock()
-            stage_before, score_before = lead.stage, lead.score
-            kind = action(lead, now)
-            if kind is None:
+            change = self._apply(lead, actor, action, advance=advance)
+            if change is None:
                 return lead
-            self._settle(lead, actor, now, score_before=score_before, advance=advance)
-            lead.version += 1
-            lead.touch(now)
-            moved = lead.stage != stage_before
-            change = LeadChange(kind, now, actor, stage_before if moved else None, lead.stage if moved else None)
             await uow.leads.save(lead, change)
             await uow.commit()
         return lead
 
-    async def _replay(self, uow: UnitOfWork, request: Idempotency, lead_id: UUID) -> UUID | None:
-        """The lead of an earlier success under this key, or None when this request owns the key."""
-        stored = await uow.idempotency.claim(request.scope, request.key, request.fingerprint, lead_id)
-        if stored is None:
+    async def _record_for_lead(self, lead_id: UUID, batch: list[_BatchedActivity], actor: str) -> dict[int, Outcome]:
+        """One lead's activities of a recordActivities call: one transaction, one change each."""
+        async with self._lead_slots, self._uow_factory() as uow:
+            try:
+                lead = await _locked(uow, lead_id)
+            except LeadNotFound as missing:
+                return {item.position: missing for item in batch}
+            keyed = [(item.position, item.idempotency) for item in batch if item.idempotency]
+            not_applied = await idempotency.claim_in_order(uow, keyed, lead_id)
+            outcomes: dict[int, Outcome] = {}
+            steps: list[tuple[Lead, LeadChange]] = []
+            for item in batch:
+                if item.position in not_applied:
+                    refusal = not_applied[item.position]
+                    outcomes[item.position] = refusal if refusal is not None else lead.snapshot()
+                    continue
+                change = self._apply(lead, actor, self._recording(item.activity, actor))
+                assert change is not None, "recording an activity always changes the lead"
+                steps.append((lead.checkpoint(), change))
+                outcomes[item.position] = steps[-1][0]
+            if steps:
+                await uow.leads.save_all(steps)
+                await uow.commit()
+        return outcomes
+
+    def _recording(self, activity: actions.NewActivity, actor: str) -> Action:
+        model = self.policy.scoring
+        return lambda lead, now: actions.record_activity(lead, activity, model, actor, now)
+
+    def _apply(self, lead: Lead, actor: str, action: Action, *, advance: bool = True) -> LeadChange | None:
+        """Let `action` change a locked lead, then rescore, advance and bump the version once.
+
+        Returns the change to log with the lead, or None when the action changed nothing.
+        """
+        now = self._clock()
+        stage_before, score_before = lead.stage, lead.score
+        kind = action(lead, now)
+        if kind is None:
             return None
-        if stored.fingerprint != request.fingerprint:
-            raise InvalidInput(
-                "idempotencyKey",
-                "This idempotency key was already used for a different request; use a new key",
-            )
-        return stored.lead_id
+        self._settle(lead, actor, now, score_before=score_before, advance=advance)
+        lead.version += 1
+        lead.touch(now)
+        moved = lead.stage != stage_before
+        return LeadChange(kind, now, actor, stage_before if moved else None, lead.stage if moved else None)
 
     def _settle(self, lead: Lead, actor: str, now: datetime, *, score_before: int, advance: bool) -> None:
         """Rescore, note a score change on the timeline, then let the score move the lead."""

@@ -8,6 +8,7 @@ from typing import Annotated
 import strawberry
 
 from leadcycle.domain import errors
+from leadcycle.domain.lifecycle import Policy
 from leadcycle.domain.model import Lead as DomainLead
 from leadcycle.graph.context import Info
 from leadcycle.graph.leads.enums import LeadEvent, LeadStage
@@ -71,11 +72,21 @@ def problem(error: errors.DomainError) -> ValidationProblem | NotFound | Version
     raise TypeError(f"no Problem for {type(error).__name__}")
 
 
+def result_of(
+    outcome: DomainLead | errors.DomainError, policy: Policy
+) -> LeadPayload | ValidationProblem | NotFound | VersionConflict | TransitionRejected:
+    """The LeadResult member of a use case's outcome: the lead, or the Problem it ran into."""
+    if isinstance(outcome, errors.DomainError):
+        return problem(outcome)
+    return LeadPayload(lead=Lead.from_domain(outcome, policy))
+
+
 async def lead_result(
     info: Info, change: Awaitable[DomainLead]
 ) -> LeadPayload | ValidationProblem | NotFound | VersionConflict | TransitionRejected:
     """Await a use case and translate its outcome into a LeadResult member."""
     try:
-        return LeadPayload(lead=Lead.from_domain(await change, info.context.services.policy))
+        outcome: DomainLead | errors.DomainError = await change
     except errors.DomainError as error:
-        return problem(error)
+        outcome = error
+    return result_of(outcome, info.context.services.policy)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, insert, select, text, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import Uuid, bindparam, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from leadcycle.domain.model import Lead
@@ -18,6 +19,18 @@ from leadcycle.persistence.tables import activities, idempotency_keys, lead_chan
 # committed: change-log order by (xid, id) then matches version order (see change_log.py).
 _LEAD_WRITER_LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(CAST(:id AS text), 0))")
 
+# One statement for any number of keys (a multi-row VALUES would be compiled anew per count).
+_CLAIM_KEYS = text(
+    """
+    INSERT INTO idempotency_keys (scope, key, fingerprint, lead_id, created_at)
+    SELECT :scope, k.key, k.fingerprint, :lead_id, now()
+    FROM unnest(CAST(:keys AS text[]), CAST(:fingerprints AS text[])) WITH ORDINALITY AS k(key, fingerprint, n)
+    ORDER BY k.n
+    ON CONFLICT DO NOTHING
+    RETURNING key
+    """
+).bindparams(bindparam("lead_id", type_=Uuid()))
+
 
 class SqlLeadRepository:
     def __init__(self, connection: AsyncConnection) -> None:
@@ -26,7 +39,7 @@ class SqlLeadRepository:
     async def add(self, lead: Lead, change: LeadChange) -> None:
         """Insert a new lead with its pending activities, history and change-log entry."""
         await self._connection.execute(insert(leads).values(lead_to_row(lead)))
-        await self._write_pending(lead, change)
+        await self._write_pending([(lead, change)])
 
     async def get(self, lead_id: UUID) -> Lead | None:
         """The lead as committed, without locking."""
@@ -42,51 +55,67 @@ class SqlLeadRepository:
 
     async def save(self, lead: Lead, change: LeadChange) -> None:
         """Write a locked lead back, one version up, with its pending records."""
-        row = lead_to_row(lead)
+        await self.save_all([(lead, change)])
+
+    async def save_all(self, steps: Sequence[tuple[Lead, LeadChange]]) -> None:
+        """Write a locked lead back through successive changes: one UPDATE, one insert per table.
+
+        The change-log rows are inserted in step order, so their ids (and thus the log order
+        within this transaction) follow the versions.
+        """
+        first, last = steps[0][0], steps[-1][0]
+        assert [lead.version for lead, _ in steps] == list(range(first.version, last.version + 1))
+        row = lead_to_row(last)
         del row["id"]
         written = await self._connection.execute(
-            update(leads).where(leads.c.id == lead.id, leads.c.version == lead.version - 1).values(row)
+            update(leads).where(leads.c.id == last.id, leads.c.version == first.version - 1).values(row)
         )
         if written.rowcount != 1:
-            raise RuntimeError(f"lead {lead.id} was saved without holding its lock")
-        await self._write_pending(lead, change)
+            raise RuntimeError(f"lead {last.id} was saved without holding its lock")
+        await self._write_pending(steps)
 
-    async def _write_pending(self, lead: Lead, change: LeadChange) -> None:
-        if lead.new_activities:
-            rows = [
-                {
-                    "lead_id": lead.id,
-                    "kind": a.kind,
-                    "occurred_at": a.occurred_at,
-                    "recorded_at": change.at,
-                    "properties": a.properties,
-                    "points": a.points,
-                    "cycle": a.cycle,
-                    "rule": a.rule,
-                }
-                for a in lead.new_activities
-            ]
-            await self._connection.execute(insert(activities), rows)
-        if lead.new_history:
-            rows = [
-                {"lead_id": lead.id, "at": h.at, "kind": h.kind, "actor": h.actor, "summary": h.summary, "data": h.data}
-                for h in lead.new_history
-            ]
-            await self._connection.execute(insert(lead_history), rows)
-        await self._connection.execute(
-            insert(lead_changes).values(
-                lead_id=lead.id,
-                version=lead.version,
-                kind=change.kind.value,
-                actor=change.actor,
-                at=change.at,
-                from_stage=change.from_stage.value if change.from_stage else None,
-                to_stage=change.to_stage.value if change.to_stage else None,
-                snapshot=lead_to_row(lead),
-            )
-        )
-        lead.new_activities.clear()
-        lead.new_history.clear()
+    async def _write_pending(self, steps: Sequence[tuple[Lead, LeadChange]]) -> None:
+        activity_rows = [
+            {
+                "lead_id": lead.id,
+                "kind": a.kind,
+                "occurred_at": a.occurred_at,
+                "recorded_at": change.at,
+                "properties": a.properties,
+                "points": a.points,
+                "cycle": a.cycle,
+                "rule": a.rule,
+            }
+            for lead, change in steps
+            for a in lead.new_activities
+        ]
+        if activity_rows:
+            await self._connection.execute(insert(activities), activity_rows)
+        history_rows = [
+            {"lead_id": lead.id, "at": h.at, "kind": h.kind, "actor": h.actor, "summary": h.summary, "data": h.data}
+            for lead, _change in steps
+            for h in lead.new_history
+        ]
+        if history_rows:
+            await self._connection.execute(insert(lead_history), history_rows)
+        await self._connection.execute(insert(lead_changes), [_change_row(lead, change) for lead, change in steps])
+        for lead, _change in steps:
+            lead.new_activities.clear()
+            lead.new_history.clear()
+
+
+def _change_row(lead: Lead, change: LeadChange) -> dict[str, Any]:
+    """The change-log entry of `change`, with the lead as of it as the snapshot."""
+    return {
+        "lead_id": lead.id,
+        "version": lead.version,
+        "kind": change.kind.value,
+        "actor": change.actor,
+        "at": change.at,
+        "from_stage": change.from_stage.value if change.from_stage else None,
+        "to_stage": change.to_stage.value if change.to_stage else None,
+        "snapshot": lead_to_row(lead),
+    }
 
 
 class SqlIdempotencyKeys:
@@ -100,19 +129,25 @@ class SqlIdempotencyKeys:
         commits, the insert does nothing and the stored outcome is replayed; if it rolls back,
         this request takes the key.
         """
+        return (await self.claim_many(scope, {key: fingerprint}, lead_id)).get(key)
+
+    async def claim_many(self, scope: str, requests: Mapping[str, str], lead_id: UUID) -> dict[str, StoredKey]:
+        """Take every free key, as `claim` does and in one statement; return what is stored under the others.
+
+        Keys are inserted in sorted order, so two transactions claiming overlapping keys wait for
+        each other in one order and cannot deadlock.
+        """
+        keys = sorted(requests)
         claimed = await self._connection.execute(
-            pg_insert(idempotency_keys)
-            .values(scope=scope, key=key, fingerprint=fingerprint, lead_id=lead_id, created_at=func.now())
-            .on_conflict_do_nothing()
-            .returning(idempotency_keys.c.key)
+            _CLAIM_KEYS,
+            {"scope": scope, "keys": keys, "fingerprints": [requests[k] for k in keys], "lead_id": lead_id},
         )
-        if claimed.first() is not None:
-            return None
-        stored = (
-            await self._connection.execute(
-                select(idempotency_keys.c.fingerprint, idempotency_keys.c.lead_id).where(
-                    idempotency_keys.c.scope == scope, idempotency_keys.c.key == key
-                )
+        taken = set(keys) - set(claimed.scalars())
+        if not taken:
+            return {}
+        stored = await self._connection.execute(
+            select(idempotency_keys.c.key, idempotency_keys.c.fingerprint, idempotency_keys.c.lead_id).where(
+                idempotency_keys.c.scope == scope, idempotency_keys.c.key.in_(taken)
             )
-        ).one()
-        return StoredKey(stored.fingerprint, stored.lead_id)
+        )
+        return {row.key: StoredKey(row.fingerprint, row.lead_id) for row in stored}

@@ -4,6 +4,7 @@ import strawberry
 
 from leadcycle.graph.leads.mutations.assign_lead import assign_lead
 from leadcycle.graph.leads.mutations.create_lead import create_lead
+from leadcycle.graph.leads.mutations.record_activities import record_activities
 from leadcycle.graph.leads.mutations.record_activity import record_activity
 from leadcycle.graph.leads.mutations.record_sales_feedback import record_sales_feedback
 from leadcycle.graph.leads.mutations.transition_lead import transition_lead
@@ -20,6 +21,11 @@ class LeadMutations:
     assign_lead = strawberry.mutation(resolver=assign_lead, description="Set or clear the owning team and owner.")
     record_activity = strawberry.mutation(
         resolver=record_activity, description="Record a behaviour; the score and automatic progress follow."
+    )
+    record_activities = strawberry.mutation(
+        resolver=record_activities,
+        description="Record up to 1,000 behaviours of any leads in one call, each as recordActivity would; "
+        "one result per input, in input order. An invalid input gets its Problem; the others are still recorded.",
     )
     update_bant = strawberry.mutation(resolver=update_bant, description="Patch what sales knows of BANT.")
     transition_lead = strawberry.mutation(

@@ -28,9 +28,11 @@ class ActivityInput:
         default=strawberry.UNSET, description="Same key twice records the activity once and returns the same result."
     )
 
+    def to_command(self) -> RecordActivity:
+        return RecordActivity(
+            self.lead_id, self.kind, given(self.occurred_at), given(self.properties), given(self.idempotency_key)
+        )
+
 
 async def record_activity(info: Info, input: ActivityInput) -> LeadResult:
-    command = RecordActivity(
-        input.lead_id, input.kind, given(input.occurred_at), given(input.properties), given(input.idempotency_key)
-    )
-    return await lead_result(info, info.context.services.leads.record_activity(command, info.context.actor))
+    return await lead_result(info, info.context.services.leads.record_activity(input.to_command(), info.context.actor))
