@@ -19,7 +19,7 @@ import contextlib
 import json
 import logging
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -32,6 +32,7 @@ from leadcycle.domain.stages import ChangeKind, Stage
 from leadcycle.persistence.mapping import lead_from_snapshot
 
 log = logging.getLogger(__name__)
+Position = tuple[int, int]  # (xid, id): a change's place in the log
 CHANNEL = "leadcycle_changes"
 # A closed connection raises InterfaceError, which is not a PostgresError.
 _CONNECTION_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
@@ -62,12 +63,18 @@ class ChangeRecord:
     def lead_id(self) -> UUID:
         return self.lead.id
 
+    @property
+    def position(self) -> Position:
+        """Where the change sits in the log: (writing transaction id, row id)."""
+        return self.xid, self.id
+
 
 def _stage(value: str | None) -> Stage | None:
     return Stage(value) if value else None
 
 
-def _record(row: asyncpg.Record) -> ChangeRecord:
+def change_record(row: Mapping[Any, Any]) -> ChangeRecord:
+    """A change from a row of the log whose snapshot was read as text."""
     return ChangeRecord(
         row["xid"],
         row["id"],
@@ -108,6 +115,11 @@ class Subscription:
         self._failure, self._closed = failure, True
         self._ready.set()
 
+    @property
+    def overflowed(self) -> bool:
+        """The feed dropped this subscriber: it holds what was buffered, and nothing after it."""
+        return isinstance(self._failure, SubscriberTooSlow)
+
     def __aiter__(self) -> AsyncIterator[ChangeRecord]:
         return self
 
@@ -125,8 +137,11 @@ class Subscription:
 class ChangeFeed:
     """One per process: reads the change log when woken and hands each change to its subscribers."""
 
-    def __init__(self, dsn: str, *, idle_poll_seconds: float = 1.0, batch: int = 500) -> None:
+    def __init__(
+        self, dsn: str, *, idle_poll_seconds: float = 1.0, batch: int = 500, subscriber_capacity: int = 1000
+    ) -> None:
         self._dsn = dsn
+        self._capacity = subscriber_capacity
         self._idle_poll = idle_poll_seconds
         self._batch = batch
         self._subscribers: set[Subscription] = set()
@@ -135,7 +150,9 @@ class ChangeFeed:
         self._tasks: list[asyncio.Task[None]] = []
         self._listener: asyncpg.Connection | None = None
         self._reader: asyncpg.Connection | None = None
-        self.position: tuple[int, int] = (0, 0)
+        # The newest position delivered: every change at or before it has reached the subscribers
+        # registered at that time, and nothing can later appear before it.
+        self.position: Position = (0, 0)
 
     async def start(self) -> None:
         await self._connect()
@@ -177,8 +194,9 @@ class ChangeFeed:
         self._notify.set()
 
     @contextlib.contextmanager
-    def subscribe(self, wants: Callable[[ChangeRecord], bool], capacity: int = 1000) -> Any:
-        subscription = Subscription(wants, capacity)
+    def subscribe(self, wants: Callable[[ChangeRecord], bool], capacity: int | None = None) -> Iterator[Subscription]:
+        """Receive every change after `position` (as it is now) that `wants`, until the block ends."""
+        subscription = Subscription(wants, capacity or self._capacity)
         self._subscribers.add(subscription)
         try:
             yield subscription
@@ -240,7 +258,7 @@ class ChangeFeed:
             for row in rows:
                 if row["in_flight_horizon"]:
                     return True
-                self._deliver(_record(row))
+                self._deliver(change_record(row))
             if len(rows) < self._batch:
                 return False
 

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     Numeric,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -117,7 +118,9 @@ lead_history = Table(
 )
 
 # The change log: one row per committed change. `xid` is the writing transaction's id, so a
-# reader can tell which rows are final (see change_log.py).
+# reader can tell which rows are final (see change_feed.py). `logged_at` is the database's clock
+# at the write, which retention goes by (`at` comes from the use cases' clock, which the demo
+# and tests set in the past).
 lead_changes = Table(
     "lead_changes",
     metadata,
@@ -131,8 +134,22 @@ lead_changes = Table(
     _timestamp("at"),
     Column("actor", Text, nullable=False),
     Column("snapshot", JSONB, nullable=False),
+    Column("logged_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
     Index(None, "xid", "id"),
     Index(None, "lead_id", "version"),
+    Index(None, "logged_at"),
+)
+
+# One row: the newest log position that retention has deleted. Every change after it is still in
+# the log, so a cursor at or after it can be resumed from and one before it cannot (change_log.py).
+change_log_horizon = Table(
+    "change_log_horizon",
+    metadata,
+    Column("id", SmallInteger, primary_key=True),
+    Column("xid", BigInteger, nullable=False),
+    Column("change_id", BigInteger, nullable=False),
+    _timestamp("pruned_at", nullable=True),
+    CheckConstraint("id = 1", name="single_row"),
 )
 
 idempotency_keys = Table(
