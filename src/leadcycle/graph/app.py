@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from starlette.applications import Starlette
@@ -16,7 +17,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage
 
 from leadcycle.domain.use_cases import LeadUseCases
 from leadcycle.graph.context import ANONYMOUS, Context, Services
@@ -25,6 +29,7 @@ from leadcycle.graph.schema import build_schema
 from leadcycle.graph.settings import Settings
 from leadcycle.persistence.change_feed import ChangeFeed
 from leadcycle.persistence.database import create_engine, is_ready, migrate, plain_url
+from leadcycle.persistence.retention import Retention, RetentionJob
 from leadcycle.persistence.unit_of_work import unit_of_work_factory
 
 log = logging.getLogger("leadcycle")
@@ -34,7 +39,39 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+class KeepAliveHandler(BaseGraphQLTransportWSHandler[Context, None]):
+    """graphql-transport-ws with pings from the server every `keep_alive_interval` once acknowledged.
+
+    strawberry's `keep_alive` drives only the legacy graphql-ws protocol; this does the same for
+    graphql-transport-ws, whose `ping` clients answer with `pong`. A client that hears nothing for
+    two intervals can take the connection for dead, reconnect, and resume from its last cursor.
+    """
+
+    _pinger: asyncio.Task[None] | None = None
+
+    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
+        await super().handle_connection_init(message)
+        interval = self.view.keep_alive_interval
+        if self.connection_acknowledged and self.view.keep_alive and interval and self._pinger is None:
+            self._pinger = asyncio.create_task(self._ping_every(interval))
+
+    async def _ping_every(self, interval: float) -> None:
+        with contextlib.suppress(WebSocketDisconnected, RuntimeError):  # RuntimeError: socket already closed
+            while True:
+                await asyncio.sleep(interval)
+                await self.send_message({"type": "ping"})
+
+    async def shutdown(self) -> None:
+        if self._pinger is not None:
+            self._pinger.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pinger
+        await super().shutdown()
+
+
 class LeadcycleGraphQL(GraphQL[Context, None]):
+    graphql_transport_ws_handler_class = KeepAliveHandler
+
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         actor = request.headers.get("x-actor") or ANONYMOUS
         return Context(request=request, response=response, services=request.app.state.services, actor=actor)
@@ -52,13 +89,16 @@ def create_app(settings: Settings, database_url: str) -> Starlette:
             statement_timeout_ms=settings.statement_timeout_ms,
         )
         await migrate(engine)
-        feed = ChangeFeed(plain_url(database_url))
+        feed = ChangeFeed(plain_url(database_url), subscriber_capacity=settings.subscriber_buffer)
         await feed.start()
         use_cases = LeadUseCases(unit_of_work_factory(engine, after_commit=feed.poke), utc_now)
         app.state.services = Services(engine=engine, leads=use_cases, feed=feed)
+        retention = RetentionJob(engine, _retention(settings), settings.retention_interval_seconds)
+        retention.start()
         try:
             yield
         finally:
+            await retention.stop()
             await feed.stop()
             await engine.dispose()
 
@@ -66,6 +106,8 @@ def create_app(settings: Settings, database_url: str) -> Starlette:
         build_schema(settings),
         graphql_ide="graphiql" if settings.graphiql else None,
         subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
+        keep_alive=settings.ws_keep_alive_seconds > 0,
+        keep_alive_interval=settings.ws_keep_alive_seconds,
     )
     return Starlette(
         routes=[
@@ -85,6 +127,14 @@ def create_app(settings: Settings, database_url: str) -> Starlette:
             ),
         ],
         lifespan=lifespan,
+    )
+
+
+def _retention(settings: Settings) -> Retention:
+    return Retention(
+        change_log=timedelta(days=settings.change_log_retention_days),
+        idempotency_keys=timedelta(hours=settings.idempotency_key_retention_hours),
+        batch=settings.retention_batch_size,
     )
 
 

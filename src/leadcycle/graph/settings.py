@@ -27,3 +27,25 @@ class Settings(BaseSettings):
     pool_size: int = 10
     lock_timeout_ms: int = 5_000
     statement_timeout_ms: int = 30_000
+    subscriber_buffer: int = Field(
+        default=1000,
+        ge=1,
+        description="Changes a subscription may have waiting to be sent; beyond it, the subscription ends "
+        "with a 'fell behind' error and the client resumes from its last cursor.",
+    )
+    ws_keep_alive_seconds: float = Field(
+        default=15.0,
+        ge=0,
+        description="graphql-transport-ws ping from the server to every acknowledged connection this often; 0 turns "
+        "it off.",
+    )
+    change_log_retention_days: float = Field(
+        default=7, gt=0, description="Changes are kept this long; cursors of older changes cannot be resumed from."
+    )
+    idempotency_key_retention_hours: float = Field(
+        default=24, ge=24, description="Idempotency keys are kept this long (the contract promises at least 24 hours)."
+    )
+    retention_interval_seconds: float = Field(
+        default=600, gt=0, description="How often the retention job prunes the change log and idempotency keys."
+    )
+    retention_batch_size: int = Field(default=1000, ge=1, description="Rows one pruning transaction deletes.")

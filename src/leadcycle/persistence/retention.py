@@ -1,0 +1,118 @@
+"""Retention: delete change-log rows and idempotency keys past their retention, in bounded batches.
+
+Ages are measured on the database's clock (`logged_at`, `created_at`), never the use cases'
+injected one. Each batch is one short transaction that claims its rows with SKIP LOCKED, so
+several server processes can prune at once without waiting on each other or deleting a row
+twice, and writers are never blocked. Deleting change-log rows moves the horizon (the newest
+deleted position) in the same transaction, so a resuming client can tell that its cursor was
+overtaken (change_log.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import TextClause, bindparam, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.types import Integer, Interval
+
+log = logging.getLogger(__name__)
+
+_PRUNE_CHANGES = text("""
+    WITH doomed AS (
+        SELECT ctid FROM lead_changes WHERE logged_at < now() - :age LIMIT :batch FOR UPDATE SKIP LOCKED
+    ), deleted AS (
+        DELETE FROM lead_changes c USING doomed WHERE c.ctid = doomed.ctid RETURNING c.xid, c.id
+    ), newest AS (
+        SELECT xid, id FROM deleted ORDER BY xid DESC, id DESC LIMIT 1
+    ), moved AS (
+        UPDATE change_log_horizon h SET xid = newest.xid, change_id = newest.id, pruned_at = now()
+        FROM newest WHERE h.id = 1 AND (newest.xid, newest.id) > (h.xid, h.change_id)
+    )
+    SELECT count(*) FROM deleted""").bindparams(bindparam("age", type_=Interval), bindparam("batch", type_=Integer))
+
+_PRUNE_KEYS = text("""
+    WITH doomed AS (
+        SELECT ctid FROM idempotency_keys WHERE created_at < now() - :age LIMIT :batch FOR UPDATE SKIP LOCKED
+    ), deleted AS (
+        DELETE FROM idempotency_keys k USING doomed WHERE k.ctid = doomed.ctid RETURNING 1
+    )
+    SELECT count(*) FROM deleted""").bindparams(bindparam("age", type_=Interval), bindparam("batch", type_=Integer))
+
+
+@dataclass(frozen=True)
+class Retention:
+    """How long changes and idempotency keys are kept, and how many rows one batch deletes."""
+
+    change_log: timedelta = timedelta(days=7)
+    idempotency_keys: timedelta = timedelta(hours=24)
+    batch: int = 1000
+
+
+@dataclass(frozen=True)
+class Pruned:
+    changes: int
+    idempotency_keys: int
+
+
+async def _prune_batch(engine: AsyncEngine, statement: TextClause, age: timedelta, batch: int) -> int:
+    async with engine.begin() as connection:
+        return int((await connection.execute(statement, {"age": age, "batch": batch})).scalar_one())
+
+
+async def _prune_all(
+    engine: AsyncEngine, statement: TextClause, age: timedelta, batch: int, stopping: Callable[[], bool]
+) -> int:
+    deleted = 0
+    while not stopping():
+        count = await _prune_batch(engine, statement, age, batch)
+        deleted += count
+        if count < batch:
+            break
+    return deleted
+
+
+async def prune(engine: AsyncEngine, retention: Retention, stopping: Callable[[], bool] = lambda: False) -> Pruned:
+    """Delete, batch by batch, every change and idempotency key older than its retention (until `stopping`)."""
+    changes = await _prune_all(engine, _PRUNE_CHANGES, retention.change_log, retention.batch, stopping)
+    keys = await _prune_all(engine, _PRUNE_KEYS, retention.idempotency_keys, retention.batch, stopping)
+    return Pruned(changes, keys)
+
+
+class RetentionJob:
+    """Prunes at start and then every `interval_seconds`, until stopped; a failure waits for the next round."""
+
+    def __init__(self, engine: AsyncEngine, retention: Retention, interval_seconds: float) -> None:
+        self._engine = engine
+        self._retention = retention
+        self._interval = interval_seconds
+        self._stopping = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.rounds = 0
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        """Let a batch in progress finish, then end (each batch is one short transaction)."""
+        self._stopping.set()
+        if self._task is not None:
+            await self._task
+
+    async def _run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                pruned = await prune(self._engine, self._retention, self._stopping.is_set)
+                if pruned.changes or pruned.idempotency_keys:
+                    log.info("retention deleted %d changes and %d idempotency keys", *vars(pruned).values())
+            except Exception:  # e.g. the database is restarting: try again next round, never die
+                log.exception("retention could not prune")
+            self.rounds += 1
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._interval):
+                    await self._stopping.wait()
