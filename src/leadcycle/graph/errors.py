@@ -1,6 +1,7 @@
 """GraphQL errors: what the client caused is said plainly; anything unexpected is masked and logged."""
 
 import logging
+from typing import Any
 
 from graphql import GraphQLError
 
@@ -8,16 +9,29 @@ log = logging.getLogger("leadcycle.graph")
 
 
 class ClientError(Exception):
-    """A request the API cannot answer (bad cursor, `first` out of range, naive DateTime argument)."""
+    """A request the API cannot answer (bad cursor, `first` out of range, naive DateTime argument).
+
+    `code` and `details` reach the client as the error's `extensions`, for programs to act on.
+    """
+
+    def __init__(self, message: str, *, code: str | None = None, **details: Any) -> None:
+        super().__init__(message)
+        self.extensions: dict[str, Any] | None = {"code": code, **details} if code else None
 
 
 def should_mask(error: GraphQLError) -> bool:
-    """Mask errors raised while executing fields, unless the request itself was at fault.
+    """Mask errors raised while executing, unless the request itself was at fault.
 
-    Parse, validation and input-coercion errors carry no path: they describe the query and are
-    always shown as they are.
+    Parse, validation and input-coercion errors describe the query: they point into it (`nodes`)
+    or wrap nothing, and are shown as they are. An exception raised inside a subscription's
+    stream reaches here with neither a path nor a place in the query, only its original error:
+    unless it is a ClientError, it is unexpected.
     """
-    if error.path is None or isinstance(error.original_error, ClientError):
+    original = error.original_error
+    if isinstance(original, ClientError):
         return False
-    log.error("unexpected error at %s", ".".join(map(str, error.path)), exc_info=error.original_error)
+    if error.path is None and (original is None or isinstance(original, GraphQLError) or error.nodes):
+        return False
+    where = ".".join(map(str, error.path)) if error.path else "a subscription stream"
+    log.error("unexpected error at %s", where, exc_info=original)
     return True

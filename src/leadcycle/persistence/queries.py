@@ -36,7 +36,7 @@ from sqlalchemy.types import Uuid
 from leadcycle.domain.model import Activity, HistoryEntry, Lead
 from leadcycle.domain.stages import Stage, Temperature
 from leadcycle.persistence.mapping import lead_from_row
-from leadcycle.persistence.tables import leads
+from leadcycle.persistence.tables import activities, leads
 
 T = TypeVar("T")
 ORDER_COLUMNS = {"CREATED_AT": leads.c.created_at, "UPDATED_AT": leads.c.updated_at, "SCORE": leads.c.score}
@@ -221,3 +221,22 @@ async def newest_activities(engine: AsyncEngine, lead_ids: Sequence[UUID], first
 async def newest_history(engine: AsyncEngine, lead_ids: Sequence[UUID], first: int) -> dict[UUID, list[HistoryEntry]]:
     """The newest `first` timeline entries of each lead, newest first."""
     return await _grouped_by_lead(engine, _NEWEST_HISTORY, lead_ids, first, _history_entry)
+
+
+async def scoring_activities(
+    engine: AsyncEngine, lead_id: UUID, cycle: int, until: datetime, first: int
+) -> list[Activity]:
+    """The newest `first` activities of the lead's `cycle` that earned points, recorded by `until`."""
+    query = (
+        select(activities)
+        .where(
+            activities.c.lead_id == lead_id,
+            activities.c.cycle == cycle,
+            activities.c.points > 0,
+            activities.c.recorded_at <= until,
+        )
+        .order_by(activities.c.occurred_at.desc(), activities.c.id.desc())
+        .limit(first)
+    )
+    async with engine.connect() as connection:
+        return [_activity(row) for row in (await connection.execute(query)).mappings()]

@@ -94,6 +94,16 @@ class Activity:
         description="Points it earned when recorded (0 for unknown kinds or earlier cycles)."
     )
 
+    @classmethod
+    def from_domain(cls, activity: model.Activity) -> Activity:
+        return cls(
+            id=strawberry.ID(str(activity.id)),
+            kind=activity.kind,
+            occurred_at=activity.occurred_at,
+            properties=JSON(activity.properties),
+            points=activity.points,
+        )
+
 
 @strawberry.type(
     description="One entry of the lead's history: activities, score changes, transitions, BANT edits, "
@@ -111,7 +121,7 @@ class TimelineEntry:
     data: JSON = strawberry.field(description="The details, for programs.")
 
 
-def _first(value: int | None, default: int) -> int:
+def first_in_range(value: int | None, default: int) -> int:
     if value is None:
         return default
     if not 0 <= value <= MAX_CHILDREN:
@@ -163,21 +173,12 @@ class Lead:
 
     @strawberry.field(description=f"The newest activities first (at most {MAX_CHILDREN}).")
     async def activities(self, info: Info, first: int | None = 50) -> list[Activity]:
-        found = await info.context.loaders.activities.load((self.domain.id, _first(first, 50)))
-        return [
-            Activity(
-                id=strawberry.ID(str(a.id)),
-                kind=a.kind,
-                occurred_at=a.occurred_at,
-                properties=JSON(a.properties),
-                points=a.points,
-            )
-            for a in found
-        ]
+        found = await info.context.loaders.activities.load((self.domain.id, first_in_range(first, 50)))
+        return [Activity.from_domain(a) for a in found]
 
     @strawberry.field(description=f"The newest history entries first (at most {MAX_CHILDREN}).")
     async def timeline(self, info: Info, first: int | None = 100) -> list[TimelineEntry]:
-        found = await info.context.loaders.timeline.load((self.domain.id, _first(first, 100)))
+        found = await info.context.loaders.timeline.load((self.domain.id, first_in_range(first, 100)))
         return [TimelineEntry(at=h.at, kind=h.kind, actor=h.actor, summary=h.summary, data=JSON(h.data)) for h in found]
 
     @classmethod
