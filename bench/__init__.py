@@ -1,0 +1,1 @@
+"""The benchmark suite: `uv run python -m bench --help` (see bench/README.md)."""

@@ -1,0 +1,143 @@
+"""Closed-loop load: C workers, each sending its next request as soon as the last one is answered.
+
+Only requests that start after the warm-up count. Latency is measured by the load generator,
+from just before the request is written to just after the whole response is read, so it includes
+the time a request waits for the generator's own event loop: at 64 workers on 2 shared cores
+that wait is part of every figure, for ours and the baselines alike.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+
+from bench.client import Connection
+
+Call = Callable[[], Awaitable[None]]
+OpenWorker = Callable[[], contextlib.AbstractAsyncContextManager[Call]]
+Check = Callable[[bytes], str | None]  # what is wrong with a response body, or None
+RawCall = Callable[[asyncpg.Connection], Awaitable[Any]]
+
+
+class Exhausted(Exception):
+    """The scenario has no more leads it may use (each lead can take its transition once)."""
+
+
+class Failure(Exception):
+    """A request that was answered, wrongly: counted, and the worker goes on."""
+
+
+@dataclass
+class Measurement:
+    latencies: list[float] = field(default_factory=list)  # seconds, sorted once finished
+    seconds: float = 0.0
+    failures: int = 0
+    first_failure: str | None = None
+    exhausted: bool = False
+    completed: int | None = None  # operations done, when that is not the number of latency samples
+
+    @property
+    def throughput(self) -> float:
+        done = len(self.latencies) if self.completed is None else self.completed
+        return done / self.seconds if self.seconds else 0.0
+
+    def percentile(self, p: float) -> float:
+        """Nearest-rank percentile in milliseconds (0.0 without samples)."""
+        if not self.latencies:
+            return 0.0
+        rank = max(0, min(len(self.latencies) - 1, round(p / 100 * len(self.latencies) + 0.5) - 1))
+        return self.latencies[rank] * 1000
+
+    def fail(self, error: BaseException) -> None:
+        self.failures += 1
+        if self.first_failure is None:
+            self.first_failure = f"{type(error).__name__}: {error}"[:500]
+
+
+async def run(open_worker: OpenWorker, *, concurrency: int, seconds: float, warmup: float) -> Measurement:
+    """Drive `concurrency` workers for `warmup + seconds`; measure the last `seconds`."""
+    result = Measurement()
+    start = time.perf_counter()
+    measure_from, stop = start + warmup, start + warmup + seconds
+    last_end = measure_from
+
+    async def worker() -> None:
+        nonlocal last_end
+        async with open_worker() as call:
+            while (began := time.perf_counter()) < stop:
+                try:
+                    await call()
+                except Exhausted:
+                    result.exhausted = True
+                    return
+                except Failure as error:
+                    if began >= measure_from:
+                        result.fail(error)
+                    continue
+                ended = time.perf_counter()
+                if began >= measure_from:
+                    result.latencies.append(ended - began)
+                    last_end = max(last_end, ended)
+
+    try:
+        async with asyncio.timeout(warmup + seconds + 30):
+            outcomes = await asyncio.gather(*(worker() for _ in range(concurrency)), return_exceptions=True)
+    except TimeoutError as error:
+        result.fail(TimeoutError(f"requests still unanswered 30 s after the end: {error}"))
+        outcomes = []
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):  # a broken connection ends its worker
+            result.fail(outcome)
+    result.seconds = (last_end if result.exhausted else stop) - measure_from
+    result.latencies.sort()
+    return result
+
+
+def http_worker(port: int, requests: Iterator[bytes], check: Check) -> OpenWorker:
+    """Workers on keep-alive connections to `port`, sending the next of `requests` each time."""
+
+    @contextlib.asynccontextmanager
+    async def open_worker() -> AsyncIterator[Call]:
+        connection = await Connection.open(port)
+
+        async def call() -> None:
+            request = next(requests, None)
+            if request is None:
+                raise Exhausted
+            status, body = await connection.request(request)
+            problem = f"HTTP {status}" if status != 200 else check(body)
+            if problem is not None:
+                raise Failure(f"{problem}: {body[:300]!r}")
+
+        try:
+            yield call
+        finally:
+            connection.close()
+
+    return open_worker
+
+
+def raw_worker(pool: asyncpg.Pool, operations: Iterator[RawCall]) -> OpenWorker:
+    """Workers running the next of `operations` on a connection from `pool`, no HTTP."""
+
+    @contextlib.asynccontextmanager
+    async def open_worker() -> AsyncIterator[Call]:
+        async def call() -> None:
+            operation = next(operations, None)
+            if operation is None:
+                raise Exhausted
+            try:
+                async with pool.acquire() as connection:
+                    await operation(connection)
+            except asyncpg.PostgresError as error:
+                raise Failure(str(error)) from error
+
+        yield call
+
+    return open_worker
