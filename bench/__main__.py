@@ -65,7 +65,9 @@ def parse(argv: list[str] | None) -> Options:
     parser.add_argument("--subscribers", type=int, nargs="+", default=[1, 100, 1000])
     parser.add_argument("--database-url", help="Postgres server to create the database on")
     parser.add_argument("--smoke", action="store_true", help="every scenario briefly on 1,000 leads, for CI")
-    parser.add_argument("--results", type=Path, default=RESULTS, help="Markdown file to update ('-': none)")
+    parser.add_argument(
+        "--results", type=Path, help="Markdown file to update ('-': none; default bench/RESULTS.md for a run of all)"
+    )
     parser.add_argument("--profile", type=Path, help="run py-spy on our server into this folder")
     parser.add_argument(
         "--profile-scenarios", nargs="+", default=["leads_page", "activity_score"], help="scenarios or subscriptions"
@@ -76,7 +78,9 @@ def parse(argv: list[str] | None) -> Options:
     if args.smoke:
         args.leads, args.seconds, args.warmup, args.concurrency, args.subscribers = 1_000, 0.4, 0.1, [8], [1, 10]
         args.results, args.profile = Path("-"), None
-    results = None if str(args.results) == "-" else args.results
+    if args.results is None and set(args.scenarios) == set(names):
+        args.results = RESULTS  # only a run of every scenario replaces the recorded table by default
+    results = None if args.results is None or str(args.results) == "-" else args.results
     return Options(**(vars(args) | {"results": results}))
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
@@ -51,7 +52,7 @@ class Measurement:
         """Nearest-rank percentile in milliseconds (0.0 without samples)."""
         if not self.latencies:
             return 0.0
-        rank = max(0, min(len(self.latencies) - 1, round(p / 100 * len(self.latencies) + 0.5) - 1))
+        rank = max(0, min(len(self.latencies) - 1, math.ceil(p / 100 * len(self.latencies)) - 1))
         return self.latencies[rank] * 1000
 
     def fail(self, error: BaseException) -> None:
