@@ -13,7 +13,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CTE, ColumnElement, Select, column, exists, false, func, literal_column, or_, select, true, union
+from sqlalchemy import (
+    CTE,
+    ColumnElement,
+    Select,
+    column,
+    exists,
+    false,
+    func,
+    literal_column,
+    or_,
+    select,
+    text,
+    true,
+    union,
+)
 from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -45,6 +59,9 @@ async def calibration_counts(
     fired = _rules_fired(cohort)
     async with engine.connect() as connection:
         await connection.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+        # The planner overestimates these joins by orders of magnitude, so JIT compiles for most of
+        # a second what runs in a fraction of it (measured at 50,000 leads).
+        await connection.execute(text("SET LOCAL jit = off"))
         return CalibrationCounts(
             by_peak={row[0]: Outcomes(*row[1:]) for row in await _rows(connection, _by_peak(cohort))},
             by_rule={row[0]: Outcomes(*row[1:]) for row in await _rows(connection, _by_rule(cohort, fired))},
