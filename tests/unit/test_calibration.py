@@ -76,6 +76,9 @@ class TestBands:
         assert bands[0].holds(-15)
         assert bands[3].holds(500)
 
+    def test_equal_thresholds_give_no_empty_band(self) -> None:
+        assert [b.label for b in threshold_bands(warm_threshold=40, hot_threshold=40)] == ["below 40", "40+"]
+
     def test_uniform_bands_reach_from_the_lowest_to_the_highest_score(self) -> None:
         bands = uniform_bands(25, [-3, 120], hot_threshold=50)
         assert [b.label for b in bands] == ["-25--1", "0-24", "25-49", "50-74", "75-99", "100-124"]

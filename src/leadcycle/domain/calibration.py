@@ -50,13 +50,15 @@ class ScoreBand:
 
 
 def threshold_bands(warm_threshold: int, hot_threshold: int) -> tuple[ScoreBand, ...]:
-    """Below warm, warm to hot, hot to one more warm-to-hot step, and above (0-19, 20-49, 50-79, 80+)."""
-    very_hot = hot_threshold + (hot_threshold - warm_threshold)
-    edges = (warm_threshold, hot_threshold, very_hot)
+    """Below warm, warm to hot, hot to one more warm-to-hot step, and above (0-19, 20-49, 50-79, 80+).
+
+    Equal thresholds give fewer bands, never an empty one.
+    """
+    edges = sorted({warm_threshold, hot_threshold, hot_threshold + abs(hot_threshold - warm_threshold)})
     return (
-        ScoreBand(None, warm_threshold - 1),
+        ScoreBand(None, edges[0] - 1),
         *(ScoreBand(low, high - 1) for low, high in itertools.pairwise(edges)),
-        ScoreBand(very_hot, None),
+        ScoreBand(edges[-1], None),
     )
 
 
