@@ -156,6 +156,15 @@ class TestBands:
         assert result["total"] == outcomes(0)
         assert [b["outcomes"] for b in result["bands"]] == [outcomes(0)] * 4
 
+    async def test_a_band_width_making_too_many_bands_is_a_graphql_error(
+        self, gql: GraphQLClient, data_set: tuple[str, datetime]
+    ) -> None:
+        source, since = data_set
+        window = {"from": since.isoformat(), "to": datetime.now(UTC).isoformat()}
+        body = await gql.execute(REPORT, **window, filter={"sources": [source]}, bandWidth=1)
+        assert body["data"] is None
+        assert "bandWidth 1 makes 81 bands of these scores; at most 50" in body["errors"][0]["message"]
+
 
 class TestRules:
     async def test_counts_the_leads_each_rule_fired_for_before_opportunity(

@@ -16,7 +16,11 @@ from leadcycle.graph.reports.queries import _aware
 from leadcycle.graph.scoring.queries import ScoringModel
 from leadcycle.persistence.calibration import calibration_counts
 
-BAND_WIDTH = "Equal bands of this width aligned on 0 instead of bands at the active model's thresholds."
+MAX_BANDS = 50
+BAND_WIDTH = (
+    "Equal bands of this width aligned on 0 instead of bands at the active model's thresholds; "
+    f"a width making more than {MAX_BANDS} bands is a GraphQL error."
+)
 MIN_EVIDENCE = "Leads needed with and without a rule before the fit suggests points for it."
 MIN_EVIDENCE_ARGUMENT = f"{MIN_EVIDENCE} Default {calibration.DEFAULT_MIN_EVIDENCE}."
 
@@ -99,7 +103,10 @@ def _at_least_one(value: int | None, name: str) -> int | None:
 def _bands(model: ScoringModel, width: int | None, scores: list[int]) -> tuple[calibration.ScoreBand, ...]:
     if width is None:
         return calibration.threshold_bands(model.warm_threshold, model.hot_threshold)
-    return calibration.uniform_bands(width, scores, model.hot_threshold)
+    bands = calibration.uniform_bands(width, scores, model.hot_threshold)
+    if len(bands) > MAX_BANDS:
+        raise ClientError(f"bandWidth {width} makes {len(bands)} bands of these scores; at most {MAX_BANDS}")
+    return bands
 
 
 @strawberry.type
