@@ -22,12 +22,13 @@ from leadcycle.graph.errors import should_mask
 from leadcycle.graph.leads.mutations import LeadMutations
 from leadcycle.graph.leads.queries import LeadQueries
 from leadcycle.graph.leads.subscriptions import LeadSubscriptions
+from leadcycle.graph.reports.calibration import CalibrationQueries
 from leadcycle.graph.reports.queries import ReportQueries
 from leadcycle.graph.scalars import DECIMAL
 from leadcycle.graph.scoring.queries import ScoringQueries
 from leadcycle.graph.settings import Settings
 
-Query = merge_types("Query", (LeadQueries, ReportQueries, ScoringQueries))
+Query = merge_types("Query", (LeadQueries, ReportQueries, CalibrationQueries, ScoringQueries))
 Mutation = merge_types("Mutation", (LeadMutations,))
 Subscription = merge_types("Subscription", (LeadSubscriptions,))
 
