@@ -130,6 +130,18 @@ def create_app(settings: Settings, database_url: str) -> Starlette:
     )
 
 
+def app_from_environment() -> Starlette:
+    """The app on the database the environment names: what each `serve --workers` process runs.
+
+    The parent process starts the embedded Postgres, if any, and hands its URL to the workers in
+    LEADCYCLE_DATABASE_URL, so that every worker serves the one database.
+    """
+    settings = Settings()
+    if settings.database_url is None:
+        raise RuntimeError("A worker needs LEADCYCLE_DATABASE_URL (or DATABASE_URL): the database to serve.")
+    return create_app(settings, settings.database_url.get_secret_value())
+
+
 def _retention(settings: Settings) -> Retention:
     return Retention(
         change_log=timedelta(days=settings.change_log_retention_days),
