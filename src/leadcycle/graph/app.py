@@ -103,7 +103,9 @@ def create_app(settings: Settings, database_url: str) -> Starlette:
         await migrate(engine)
         feed = ChangeFeed(plain_url(database_url), subscriber_capacity=settings.subscriber_buffer)
         await feed.start()
-        use_cases = LeadUseCases(unit_of_work_factory(engine, after_commit=feed.poke), utc_now)
+        use_cases = LeadUseCases(
+            unit_of_work_factory(engine, after_commit=feed.poke), utc_now, parallel_leads=_parallel_leads(settings)
+        )
         app.state.services = Services(engine=engine, leads=use_cases, feed=feed)
         retention = RetentionJob(engine, _retention(settings), settings.retention_interval_seconds)
         retention.start()
@@ -153,6 +155,11 @@ def app_from_environment() -> Starlette:
     if settings.database_url is None:
         raise RuntimeError("A worker needs LEADCYCLE_DATABASE_URL (or DATABASE_URL): the database to serve.")
     return create_app(settings, settings.database_url.get_secret_value())
+
+
+def _parallel_leads(settings: Settings) -> int:
+    """recordActivities' transactions at a time: half the pool, the rest (and the overflow) for all else."""
+    return max(1, settings.pool_size // 2)
 
 
 def _retention(settings: Settings) -> Retention:
