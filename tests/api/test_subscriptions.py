@@ -15,7 +15,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
 from leadcycle.persistence.database import plain_url
-from tests.api.live import subscribed
+from tests.api.live import live, subscribed
 from tests.api.operations import ASSIGN_LEAD, UPDATE_BANT, UPDATE_LEAD, create_lead, record, transition, unique
 from tests.conftest import GraphQLClient
 
@@ -30,6 +30,7 @@ subscription($leadId: ID, $stages: [LeadStage!]) {
 }"""
 WITH_ACTIVITIES = """
 subscription($leadId: ID) { leadChanged(leadId: $leadId) { lead { version activities(first: 10) { kind } } } }"""
+UNKNOWN_FIELD = "subscription { leadChanged { noSuchField } }"
 CONFIRMED = {"status": "CONFIRMED"}
 ALL_CONFIRMED = {c: CONFIRMED for c in ("budget", "authority", "need", "timeframe")}
 
@@ -294,3 +295,14 @@ class TestReadLive:
                 seen.append([activity["kind"] for activity in change["lead"]["activities"]])
 
         assert seen == [kinds[:1], kinds[1::-1], kinds[::-1]]
+
+
+class TestRefusedDocuments:
+    async def test_a_subscription_the_schema_refuses_gets_an_error_message(self, api_url: str) -> None:
+        async with live(api_url) as connection:
+            await connection.send({"id": "1", "type": "subscribe", "payload": {"query": UNKNOWN_FIELD}})
+            refused = await connection.message()
+            await connection.subscribe(WITH_ACTIVITIES)  # the connection carries on
+
+        assert (refused["type"], refused["id"]) == ("error", "1")
+        assert "noSuchField" in refused["payload"][0]["message"]
