@@ -20,8 +20,7 @@ import contextlib
 import functools
 import json
 import logging
-from collections import deque
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -36,18 +35,17 @@ from graphql import (
     parse,
 )
 from starlette.websockets import WebSocket
-from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import Operation
 from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
 
+from leadcycle.graph.context import Context
 from leadcycle.graph.errors import ClientError, fell_behind
-from leadcycle.persistence.change_feed import Position
+from leadcycle.persistence.change_feed import Buffer, Position, SubscriberTooSlow
 from leadcycle.persistence.change_log import encode_cursor
 
 if TYPE_CHECKING:
     from strawberry import Schema
-
-    from leadcycle.graph.context import Context
+    from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import Operation
 
 log = logging.getLogger(__name__)
 Key = tuple[str, str | None, str]  # document, operation name, variables as canonical JSON
@@ -61,44 +59,19 @@ class Frame:
     position: Position | None  # the change it was made from
 
 
-class Member:
-    """One subscriber of a group: the frames it has yet to send, at most `capacity`."""
+class Member(Buffer[Frame]):
+    """One subscriber of a group: the frames it has yet to send."""
 
     def __init__(self, capacity: int) -> None:
-        self._capacity = capacity
-        self._frames: deque[Frame] = deque()
-        self._ready = asyncio.Event()
-        self._ended = False
+        super().__init__(capacity)
         self.shared = True  # False: the group could not run the document; run it the ordinary way
-        self.fell_behind = False
         self.last: Position | None = None  # the change of the newest frame queued
 
-    def offer(self, frame: Frame) -> bool:
-        """Queue a frame; False when the member is full, which ends it as fallen behind."""
-        if len(self._frames) >= self._capacity:
-            self.fell_behind = True
-            self.end()
+    def offer(self, item: Frame) -> bool:
+        if not super().offer(item):
             return False
-        self._frames.append(frame)
-        self.last = frame.position or self.last
-        self._ready.set()
+        self.last = item.position or self.last
         return True
-
-    def end(self, *, shared: bool = True) -> None:
-        self.shared = self.shared and shared
-        self._ended = True
-        self._ready.set()
-
-    def __aiter__(self) -> AsyncIterator[Frame]:
-        return self
-
-    async def __anext__(self) -> Frame:
-        while not self._frames:
-            if self._ended:
-                raise StopAsyncIteration
-            self._ready.clear()
-            await self._ready.wait()
-        return self._frames.popleft()
 
 
 class Group:
@@ -144,7 +117,8 @@ class Group:
     def _end(self, *, shared: bool = True) -> None:
         self._fanout.forget(self)
         for member in self.members:
-            member.end(shared=shared)
+            member.shared = shared
+            member.close()
 
     @property
     def key(self) -> Key:
@@ -156,7 +130,7 @@ class Fanout:
 
     def __init__(self, schema: Schema, capacity: int) -> None:
         self.schema = schema
-        self.capacity = capacity
+        self._capacity = capacity
         self._groups: dict[Key, Group] = {}
 
     @contextlib.contextmanager
@@ -165,7 +139,7 @@ class Fanout:
         group = self._groups.get(key)
         if group is None:
             group = self._groups[key] = Group(self, key, _group_context(context))
-        member = Member(self.capacity)
+        member = Member(self._capacity)
         group.members.add(member)
         try:
             yield member
@@ -221,7 +195,7 @@ def _is_live(operation: OperationDefinitionNode, variables: Mapping[str, Any]) -
 
 def _group_context(context: Context) -> Context:
     """A context of the group's own: resolvers label its results with their change's position."""
-    return type(context)(request=context.request, response=None, services=context.services, actor=context.actor)
+    return Context(request=context.request, response=None, services=context.services, actor=context.actor)
 
 
 def _payload(result: ExecutionResult) -> str:
@@ -241,14 +215,14 @@ async def serve_shared(fanout: Fanout, operation: Operation[Context, None], cont
     if key is None or not isinstance(websocket, WebSocket):
         return False
     with fanout.join(key, context) as member:
-        async for frame in member:
-            await websocket.send_text(_next_message(operation.id, frame.payload))
+        try:
+            async for frame in member:
+                await websocket.send_text(_next_message(operation.id, frame.payload))
+        except SubscriberTooSlow as error:  # the frames queued were sent: end as if the stream had raised
+            last = encode_cursor(member.last) if member.last is not None else None
+            await websocket.send_text(_next_message(operation.id, _error_payload(fell_behind(str(error), last))))
     if not member.shared:
         return False
-    if member.fell_behind:
-        last = encode_cursor(member.last) if member.last is not None else None
-        error = fell_behind(f"more than {fanout.capacity} changes behind", last)
-        await websocket.send_text(_next_message(operation.id, _error_payload(error)))
     await operation.send_operation_message({"id": operation.id, "type": "complete"})
     return True
 
