@@ -26,6 +26,7 @@ from tests.servers import fresh_database
 
 CHANGES = "subscription { leadChanged { kind cursor lead { id version } } }"
 LEADS, ACTIVITIES = 6, 10  # activities per lead, recorded concurrently
+IN_FLIGHT = 8  # writes at a time: enough to interleave, few enough for a busy server's lock timeout
 
 
 @pytest_asyncio.fixture
@@ -52,16 +53,18 @@ def two_workers(shared_database: str, tmp_path: Path) -> Iterator[tuple[str, Pat
 
 
 async def drive(apis: list[str]) -> list[str]:
-    """Create leads, then record activities on all of them at once, spread over the servers; the lead ids."""
+    """Create leads, then record activities on all of them concurrently, spread over the servers; the lead ids."""
     clients = [GraphQLClient(httpx.AsyncClient(base_url=api, timeout=30)) for api in apis]
+    slots = asyncio.Semaphore(IN_FLIGHT)
+
+    async def write(client: GraphQLClient, lead_id: str) -> None:
+        async with slots:
+            await record(client, lead_id, "email_open")
+
     try:
         leads = [(await create_lead(clients[n % len(clients)]))["id"] for n in range(LEADS)]
-        writes = [
-            record(clients[(lead + n) % len(clients)], leads[lead], "email_open")
-            for n in range(ACTIVITIES)
-            for lead in range(LEADS)
-        ]
-        await asyncio.gather(*writes)
+        turns = [(n, lead) for n in range(ACTIVITIES) for lead in range(LEADS)]
+        await asyncio.gather(*(write(clients[(lead + n) % len(clients)], leads[lead]) for n, lead in turns))
     finally:
         await asyncio.gather(*(client.http.aclose() for client in clients))
     return leads
