@@ -62,6 +62,15 @@ def serving(options: Sequence[str], log: Path) -> Iterator[tuple[str, subprocess
                 process.kill()
 
 
+@contextlib.contextmanager
+def embedded_data_dir(data_dir: Path) -> Iterator[Path]:
+    """A folder for `serve`'s embedded Postgres; one left running there (a failed test) is stopped after."""
+    yield data_dir
+    with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+        postmaster = int((data_dir / "postmaster.pid").read_text().split()[0])
+        os.kill(postmaster, signal.SIGINT)  # Postgres's "fast shutdown"
+
+
 def stop(process: subprocess.Popen[bytes], signal_number: signal.Signals) -> int:
     """Stop the server as a person (SIGINT, Ctrl-C) or a process manager (SIGTERM) does; the exit status."""
     process.send_signal(signal_number)

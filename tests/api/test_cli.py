@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import re
 import signal
 import uuid
@@ -29,7 +28,7 @@ from websockets.typing import Subprotocol
 from leadcycle.domain.stages import Stage
 from leadcycle.persistence import queries
 from leadcycle.persistence.database import create_engine, current_revision, is_ready, plain_url
-from tests.api.commands import CLI, STOP_SECONDS, serving, stop
+from tests.api.commands import CLI, STOP_SECONDS, embedded_data_dir, serving, stop
 
 COMMAND_SECONDS = 180
 CREATE_LEAD = """mutation($input: CreateLeadInput!) {
@@ -51,11 +50,8 @@ def graphql(api: str, query: str, **variables: Any) -> dict[str, Any]:
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Iterator[Path]:
     """The embedded Postgres's folder; a Postgres left running there (a failed test) is stopped after."""
-    data_dir = tmp_path / "data"
-    yield data_dir
-    with contextlib.suppress(FileNotFoundError, ProcessLookupError):
-        postmaster = int((data_dir / "postmaster.pid").read_text().split()[0])
-        os.kill(postmaster, signal.SIGINT)  # Postgres's "fast shutdown"
+    with embedded_data_dir(tmp_path / "data") as data_dir:
+        yield data_dir
 
 
 class TestServe:

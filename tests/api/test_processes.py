@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+import signal
 from collections import defaultdict
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -18,7 +19,7 @@ import pytest_asyncio
 
 from leadcycle.persistence.change_log import encode_cursor
 from leadcycle.persistence.database import plain_url
-from tests.api.commands import serving
+from tests.api.commands import embedded_data_dir, serving, stop
 from tests.api.live import Live, live
 from tests.api.operations import create_lead, record
 from tests.conftest import GraphQLClient
@@ -125,3 +126,17 @@ class TestWorkers:
         assert len(set(re.findall(r"Started server process \[(\d+)\]", log.read_text()))) == 2
         expected = {lead: list(range(1, ACTIVITIES + 2)) for lead in leads}
         assert [versions_per_lead(changes) for changes in got] == [expected] * len(connections)
+
+    def test_a_signal_stops_the_workers_then_the_embedded_postgres(self, tmp_path: Path) -> None:
+        log = tmp_path / "embedded.log"
+        with (
+            embedded_data_dir(tmp_path / "data") as data_dir,
+            serving(["--data-dir", str(data_dir), "--workers", "2"], log) as (api, process),
+        ):
+            assert httpx.get(f"{api}/readyz", timeout=10).status_code == 200
+            assert stop(process, signal.SIGTERM) == 0, log.read_text()
+            stopped = log.read_text()
+
+        assert len(re.findall(r"Finished server process \[\d+\]", stopped)) == 2
+        assert stopped.rstrip().endswith("Stopped.")
+        assert not (data_dir / "postmaster.pid").exists(), "the embedded Postgres is still running"
