@@ -64,12 +64,14 @@ class Member(Buffer[Frame]):
 
     def __init__(self, capacity: int) -> None:
         super().__init__(capacity)
-        self.shared = True  # False: the group could not run the document; run it the ordinary way
+        self.shared = True  # False: the group gave it nothing to send; run it the ordinary way
+        self.received = False
         self.last: Position | None = None  # the change of the newest frame queued
 
     def offer(self, item: Frame) -> bool:
         if not super().offer(item):
             return False
+        self.received = True
         self.last = item.position or self.last
         return True
 
@@ -115,9 +117,11 @@ class Group:
         return bool(self.members)
 
     def _end(self, *, shared: bool = True) -> None:
+        """No more frames. A member that got none (the document was refused, or it joined as the
+        group was ending) runs the ordinary way, as if it had never met the group."""
         self._fanout.forget(self)
         for member in self.members:
-            member.shared = shared
+            member.shared = shared and member.received
             member.close()
 
     @property
