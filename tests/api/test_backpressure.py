@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -27,6 +28,10 @@ LIGHT = """
 subscription($leadId: ID, $after: String) {
   leadChanged(leadId: $leadId, after: $after) { cursor lead { id version } }
 }"""
+NEWEST = """
+subscription($leadId: ID) {
+  leadChanged(leadId: $leadId) { cursor lead { version activities(first: 20) { properties } } }
+}"""  # up to 300 kB a message
 PADDING = {"note": "x" * 15_000}  # each activity read with a change adds 15 kB to its message
 
 
@@ -73,6 +78,11 @@ async def versions_of(connection: Live, lead_id: str, count: int) -> list[int]:
     return found
 
 
+async def next_version(connection: Live) -> int:
+    version: int = (await connection.data("leadChanged"))["lead"]["version"]
+    return version
+
+
 class TestSlowSubscriber:
     async def test_falls_behind_ends_with_a_resumable_error_and_never_holds_up_the_others(
         self, database_url: str
@@ -102,6 +112,31 @@ class TestSlowSubscriber:
         assert "fell behind" in error["message"]
         assert got[-1]["cursor"] in error["message"]
         assert rest == list(range(12 + len(got), last + 1))
+
+    async def test_a_stalled_client_never_slows_the_others_asking_the_same(self, database_url: str) -> None:
+        """Same document and variables: the subscribers share one execution, but not a fate."""
+        async with small_buffer_server(database_url) as (api, gql), live(api) as fast, live(api) as also_fast:
+            lead_id = (await create_lead(gql))["id"]
+            await fast.subscribe(NEWEST, leadId=lead_id)
+            await record(gql, lead_id, "web_visit")
+            while await next_version(fast) < 2:  # its creation may come first
+                pass
+            async with stalled(api) as slow:
+                await also_fast.subscribe(NEWEST, leadId=lead_id)
+                await slow.subscribe(NEWEST, leadId=lead_id)
+                slowest = 0.0
+                for version in range(3, 3 + WRITES):
+                    started = time.monotonic()
+                    await record(gql, lead_id, "web_visit", properties=PADDING)
+                    assert [await next_version(fast), await next_version(also_fast)] == [version, version]
+                    slowest = max(slowest, time.monotonic() - started)
+
+                got, error = await versions_then_error(slow)
+
+        assert slowest < 2.0, f"a change took {slowest:.1f} s to reach the subscribers that read"
+        assert [c["lead"]["version"] for c in got] == list(range(3, 3 + len(got)))
+        assert len(got) < WRITES - BUFFER, "the stalled client was never behind"
+        assert error["extensions"] == {"code": "FELL_BEHIND", "cursor": got[-1]["cursor"]}
 
 
 class TestKeepAlive:

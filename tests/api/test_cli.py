@@ -9,13 +9,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import re
 import signal
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
@@ -33,26 +28,14 @@ from websockets.typing import Subprotocol
 from leadcycle.domain.stages import Stage
 from leadcycle.persistence import queries
 from leadcycle.persistence.database import create_engine, current_revision, is_ready, plain_url
+from tests.api.commands import CLI, STOP_SECONDS, embedded_data_dir, serving, stop
 
-CLI = (sys.executable, "-m", "leadcycle.graph.cli")
-START_SECONDS, STOP_SECONDS, COMMAND_SECONDS = 60, 30, 180
+COMMAND_SECONDS = 180
 CREATE_LEAD = """mutation($input: CreateLeadInput!) {
   createLead(input: $input) { __typename ... on LeadPayload { lead { id stage company { name } } } } }"""
 READ_LEAD = "query($id: ID!) { lead(id: $id) { id stage company { name } contact { name } } }"
 
 NewDatabase = Callable[[], Awaitable[str]]
-
-
-def newcomer_environment() -> dict[str, str]:
-    """The environment of someone who configured nothing: no database URL, no leadcycle settings."""
-    return {k: v for k, v in os.environ.items() if k != "DATABASE_URL" and not k.startswith("LEADCYCLE_")}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def graphql(api: str, query: str, **variables: Any) -> dict[str, Any]:
@@ -64,51 +47,11 @@ def graphql(api: str, query: str, **variables: Any) -> dict[str, Any]:
     return data
 
 
-def wait_until_healthy(api: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + START_SECONDS
-    while time.monotonic() < deadline:
-        assert process.poll() is None, f"leadcycle serve exited early:\n{log.read_text()}"
-        with contextlib.suppress(httpx.TransportError):
-            if httpx.get(f"{api}/healthz", timeout=1).status_code == 200:
-                return
-        time.sleep(0.2)
-    pytest.fail(f"leadcycle serve did not answer /healthz within {START_SECONDS} s:\n{log.read_text()}")
-
-
-@contextlib.contextmanager
-def serving(data_dir: Path, log: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """`leadcycle serve` on a free port, healthy; stopped with SIGINT on the way out if still running."""
-    port = free_port()
-    command = [*CLI, "serve", "--host", "127.0.0.1", "--port", str(port), "--data-dir", str(data_dir)]
-    with log.open("wb") as output:
-        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, env=newcomer_environment())
-    try:
-        api = f"http://127.0.0.1:{port}"
-        wait_until_healthy(api, process, log)
-        yield api, process
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(STOP_SECONDS)
-            except subprocess.TimeoutExpired:
-                process.kill()
-
-
-def stop(process: subprocess.Popen[bytes], signal_number: signal.Signals) -> int:
-    """Stop the server as a person (SIGINT, Ctrl-C) or a process manager (SIGTERM) does; the exit status."""
-    process.send_signal(signal_number)
-    return process.wait(STOP_SECONDS)
-
-
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Iterator[Path]:
     """The embedded Postgres's folder; a Postgres left running there (a failed test) is stopped after."""
-    data_dir = tmp_path / "data"
-    yield data_dir
-    with contextlib.suppress(FileNotFoundError, ProcessLookupError):
-        postmaster = int((data_dir / "postmaster.pid").read_text().split()[0])
-        os.kill(postmaster, signal.SIGINT)  # Postgres's "fast shutdown"
+    with embedded_data_dir(tmp_path / "data") as data_dir:
+        yield data_dir
 
 
 class TestServe:
@@ -116,7 +59,7 @@ class TestServe:
         self, data_dir: Path, tmp_path: Path
     ) -> None:
         first_log = tmp_path / "first.log"
-        with serving(data_dir, first_log) as (api, process):
+        with serving(["--data-dir", str(data_dir)], first_log) as (api, process):
             assert httpx.get(f"{api}/readyz", timeout=10).status_code == 200
             lead_input = {"company": {"name": "さくら商事株式会社"}, "contact": {"name": "佐藤 健太"}, "source": "seo"}
             created = graphql(api, CREATE_LEAD, input=lead_input)["createLead"]["lead"]
@@ -128,7 +71,7 @@ class TestServe:
         assert str(data_dir.resolve()) in printed
         assert not (data_dir / "postmaster.pid").exists(), "the embedded Postgres is still running"
 
-        with serving(data_dir, tmp_path / "second.log") as (api, process):
+        with serving(["--data-dir", str(data_dir)], tmp_path / "second.log") as (api, process):
             lead = graphql(api, READ_LEAD, id=created["id"])["lead"]
             assert (lead["company"]["name"], lead["contact"]["name"]) == ("さくら商事株式会社", "佐藤 健太")
             with subscribed(api) as subscription:

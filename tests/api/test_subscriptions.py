@@ -15,6 +15,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
 from leadcycle.persistence.database import plain_url
+from tests.api.live import live, subscribed
 from tests.api.operations import ASSIGN_LEAD, UPDATE_BANT, UPDATE_LEAD, create_lead, record, transition, unique
 from tests.conftest import GraphQLClient
 
@@ -27,6 +28,9 @@ subscription($leadId: ID, $stages: [LeadStage!]) {
     lead { id version stage temperature score bant { satisfied } availableTransitions { event allowed } }
   }
 }"""
+WITH_ACTIVITIES = """
+subscription($leadId: ID) { leadChanged(leadId: $leadId) { lead { version activities(first: 10) { kind } } } }"""
+UNKNOWN_FIELD = "subscription { leadChanged { noSuchField } }"
 CONFIRMED = {"status": "CONFIRMED"}
 ALL_CONFIRMED = {c: CONFIRMED for c in ("budget", "authority", "need", "timeframe")}
 
@@ -275,3 +279,30 @@ class TestSubprotocol:
 
         assert closed.value.rcvd is not None
         assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (4406, "Subprotocol not acceptable")
+
+
+class TestReadLive:
+    async def test_activities_are_read_anew_for_every_change(self, gql: GraphQLClient, api_url: str) -> None:
+        lead_id = (await create_lead(gql))["id"]
+        kinds = ["web_visit", "email_open", "webinar_attended"]
+        seen = []
+        async with subscribed(api_url, WITH_ACTIVITIES, leadId=lead_id) as subscriber:
+            for version, kind in enumerate(kinds, start=2):
+                await record(gql, lead_id, kind)
+                change = await subscriber.data("leadChanged")
+                while change["lead"]["version"] < version:  # its creation may come first
+                    change = await subscriber.data("leadChanged")
+                seen.append([activity["kind"] for activity in change["lead"]["activities"]])
+
+        assert seen == [kinds[:1], kinds[1::-1], kinds[::-1]]
+
+
+class TestRefusedDocuments:
+    async def test_a_subscription_the_schema_refuses_gets_an_error_message(self, api_url: str) -> None:
+        async with live(api_url) as connection:
+            await connection.send({"id": "1", "type": "subscribe", "payload": {"query": UNKNOWN_FIELD}})
+            refused = await connection.message()
+            await connection.subscribe(WITH_ACTIVITIES)  # the connection carries on
+
+        assert (refused["type"], refused["id"]) == ("error", "1")
+        assert "noSuchField" in refused["payload"][0]["message"]

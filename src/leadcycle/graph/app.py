@@ -16,14 +16,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
+from strawberry import Schema
 from strawberry.asgi import GraphQL
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
-from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler, Operation
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage
 
 from leadcycle.domain.use_cases import LeadUseCases
 from leadcycle.graph.context import ANONYMOUS, Context, Services
+from leadcycle.graph.fanout import Fanout, serve_shared
 from leadcycle.graph.middleware import BodyLimit, RequestId
 from leadcycle.graph.schema import build_schema
 from leadcycle.graph.settings import Settings
@@ -61,6 +63,12 @@ class KeepAliveHandler(BaseGraphQLTransportWSHandler[Context, None]):
                 await asyncio.sleep(interval)
                 await self.send_message({"type": "ping"})
 
+    async def run_operation(self, operation: Operation[Context, None]) -> None:
+        view = self.view
+        assert isinstance(view, LeadcycleGraphQL)
+        if not await serve_shared(view.fanout, operation, self.context):
+            await super().run_operation(operation)
+
     async def shutdown(self) -> None:
         if self._pinger is not None:
             self._pinger.cancel()
@@ -71,6 +79,10 @@ class KeepAliveHandler(BaseGraphQLTransportWSHandler[Context, None]):
 
 class LeadcycleGraphQL(GraphQL[Context, None]):
     graphql_transport_ws_handler_class = KeepAliveHandler
+
+    def __init__(self, schema: Schema, *, subscriber_buffer: int, **options: Any) -> None:
+        super().__init__(schema, **options)
+        self.fanout = Fanout(schema, subscriber_buffer)
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         actor = request.headers.get("x-actor") or ANONYMOUS
@@ -91,7 +103,9 @@ def create_app(settings: Settings, database_url: str) -> Starlette:
         await migrate(engine)
         feed = ChangeFeed(plain_url(database_url), subscriber_capacity=settings.subscriber_buffer)
         await feed.start()
-        use_cases = LeadUseCases(unit_of_work_factory(engine, after_commit=feed.poke), utc_now)
+        use_cases = LeadUseCases(
+            unit_of_work_factory(engine, after_commit=feed.poke), utc_now, parallel_leads=_parallel_leads(settings)
+        )
         app.state.services = Services(engine=engine, leads=use_cases, feed=feed)
         retention = RetentionJob(engine, _retention(settings), settings.retention_interval_seconds)
         retention.start()
@@ -104,6 +118,7 @@ def create_app(settings: Settings, database_url: str) -> Starlette:
 
     graphql = LeadcycleGraphQL(
         build_schema(settings),
+        subscriber_buffer=settings.subscriber_buffer,
         graphql_ide="graphiql" if settings.graphiql else None,
         subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
         keep_alive=settings.ws_keep_alive_seconds > 0,
@@ -128,6 +143,23 @@ def create_app(settings: Settings, database_url: str) -> Starlette:
         ],
         lifespan=lifespan,
     )
+
+
+def app_from_environment() -> Starlette:
+    """The app on the database the environment names: what each `serve --workers` process runs.
+
+    The parent process starts the embedded Postgres, if any, and hands its URL to the workers in
+    LEADCYCLE_DATABASE_URL, so that every worker serves the one database.
+    """
+    settings = Settings()
+    if settings.database_url is None:
+        raise RuntimeError("A worker needs LEADCYCLE_DATABASE_URL (or DATABASE_URL): the database to serve.")
+    return create_app(settings, settings.database_url.get_secret_value())
+
+
+def _parallel_leads(settings: Settings) -> int:
+    """recordActivities' transactions at a time: half the pool, the rest (and the overflow) for all else."""
+    return max(1, settings.pool_size // 2)
 
 
 def _retention(settings: Settings) -> Retention:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import random
 import signal
 import sys
@@ -20,11 +21,18 @@ from types import FrameType
 
 import uvicorn
 from sqlalchemy.engine import make_url
+from uvicorn.config import STARTUP_FAILURE
+from uvicorn.supervisors.multiprocess import Multiprocess
 
 from leadcycle.graph.app import create_app
 from leadcycle.graph.demo import DemoSummary, fill_demo
 from leadcycle.graph.settings import Settings
 from leadcycle.persistence.database import create_engine, current_revision, migrate
+
+WORKER_APP = "leadcycle.graph.app:app_from_environment"
+# uvicorn kills a worker that does not answer its health check in time, 5 s by default; a fresh
+# interpreter on a busy machine can take longer than that just to start, so allow more.
+WORKER_START_SECONDS = 30
 
 
 @dataclass(frozen=True)
@@ -53,6 +61,9 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the GraphQL API (migrates the database first)")
     serve.add_argument("--host", help="interface to listen on (default: settings, 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on (default: settings, 8000)")
+    serve.add_argument(
+        "--workers", type=_positive, default=1, help="server processes sharing the port and the database (default 1)"
+    )
     serve.set_defaults(command=serve_command)
     migrate = commands.add_parser("migrate", help="bring the database schema to the newest migration")
     migrate.set_defaults(command=migrate_command)
@@ -115,10 +126,21 @@ def serve_command(args: argparse.Namespace, settings: Settings) -> None:
         print(f"GraphQL API: http://{host}:{port}/graphql{browser}", flush=True)
         print(f"Health:      http://{host}:{port}/healthz and /readyz", flush=True)
         print(f"Data:        {db.description}", flush=True)
+        if args.workers > 1:
+            print(f"Workers:     {args.workers} processes", flush=True)
         print("Stop with Ctrl-C.", flush=True)
-        if not _run(uvicorn.Server(uvicorn.Config(create_app(settings, db.url), host=host, port=port))):
+        if not _serve(settings, db.url, host, port, args.workers):
             sys.exit("The server did not start; see the messages above.")
     print("Stopped.", flush=True)
+
+
+def _serve(settings: Settings, database_url: str, host: str, port: int, workers: int) -> bool:
+    if workers == 1:
+        return _run(uvicorn.Server(uvicorn.Config(create_app(settings, database_url), host=host, port=port)))
+    config = uvicorn.Config(
+        WORKER_APP, factory=True, host=host, port=port, workers=workers, timeout_worker_healthcheck=WORKER_START_SECONDS
+    )
+    return _run_workers(database_url, config)
 
 
 def _run(server: uvicorn.Server) -> bool:
@@ -128,6 +150,21 @@ def _run(server: uvicorn.Server) -> bool:
     except KeyboardInterrupt:  # uvicorn shuts down gracefully, then re-raises the signal that stopped it
         return True
     return server.started
+
+
+def _run_workers(database_url: str, config: uvicorn.Config) -> bool:
+    """Serve with `config.workers` processes until Ctrl-C or SIGTERM; False when a worker failed to start.
+
+    The workers are fresh interpreters (uvicorn spawns them): they find the database, the one this
+    process started or was given, in the environment they inherit. Each migrates under the
+    advisory lock (the first does the work) and runs its own change feed. uvicorn's supervisor
+    takes over SIGINT and SIGTERM: it stops the workers gracefully, then returns here, and the
+    embedded Postgres, if any, stops after them.
+    """
+    os.environ["LEADCYCLE_DATABASE_URL"] = database_url
+    supervisor = Multiprocess(config, sockets=[config.bind_socket()])
+    supervisor.run()
+    return all(worker.exitcode != STARTUP_FAILURE for worker in supervisor.processes)
 
 
 def migrate_command(args: argparse.Namespace, settings: Settings) -> None:

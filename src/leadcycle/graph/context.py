@@ -13,7 +13,7 @@ from starlette.websockets import WebSocket
 from leadcycle.domain.lifecycle import Policy
 from leadcycle.domain.use_cases import LeadUseCases
 from leadcycle.graph.loaders import Loaders
-from leadcycle.persistence.change_feed import ChangeFeed
+from leadcycle.persistence.change_feed import ChangeFeed, Position
 
 ANONYMOUS = "anonymous"
 
@@ -38,9 +38,19 @@ class Context:
     services: Services
     actor: str
     loaders: Loaders = field(init=False)
+    change_position: Position | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.services.engine)
+
+    def answer_change(self, position: Position) -> None:
+        """A subscription is about to answer the change at `position` on this long-lived context.
+
+        Fresh loaders, as activities and timeline are read live for each change (a loader caches
+        what it read); the position labels a shared subscription's result (graph/fanout.py).
+        """
+        self.loaders = Loaders(self.services.engine)
+        self.change_position = position
 
 
 Info = strawberry.Info[Context, None]

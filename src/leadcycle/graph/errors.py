@@ -19,6 +19,17 @@ class ClientError(Exception):
         self.extensions: dict[str, Any] | None = {"code": code, **details} if code else None
 
 
+def fell_behind(reason: str, last_cursor: str | None) -> ClientError:
+    """The error ending a subscription that fell `reason` behind; `last_cursor` resumes it."""
+    resume = f'after: "{last_cursor}"' if last_cursor else "the cursor of the last change you received as after"
+    return ClientError(
+        f"This subscription fell behind ({reason}) and was ended. Subscribe again with {resume} "
+        "to receive the rest, in order, none twice.",
+        code="FELL_BEHIND",
+        cursor=last_cursor,
+    )
+
+
 def should_mask(error: GraphQLError) -> bool:
     """Mask errors raised while executing, unless the request itself was at fault.
 

@@ -35,8 +35,8 @@ class RequestId:
                 message.setdefault("headers", []).append((b"x-request-id", request_id.get().encode()))
             await send(message)
 
-        try:
-            await self.app(scope, receive, send_with_id)
+        try:  # a WebSocket has no response headers: its many sends go straight through
+            await self.app(scope, receive, send_with_id if scope["type"] == "http" else send)
         finally:
             request_id.reset(token)
 

@@ -22,7 +22,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 import asyncpg
@@ -32,6 +32,7 @@ from leadcycle.domain.stages import ChangeKind, Stage
 from leadcycle.persistence.mapping import lead_from_snapshot
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 Position = tuple[int, int]  # (xid, id): a change's place in the log
 CHANNEL = "leadcycle_changes"
 # A closed connection raises InterfaceError, which is not a PostgresError.
@@ -91,39 +92,39 @@ class SubscriberTooSlow(Exception):
     """The subscriber fell more than its buffer behind and was dropped."""
 
 
-class Subscription:
-    """A subscriber's buffer: changes matching its predicate, in log order."""
+class Buffer(Generic[T]):
+    """What one consumer has yet to take, in order, at most `capacity`; beyond it, it is closed."""
 
-    def __init__(self, wants: Callable[[ChangeRecord], bool], capacity: int) -> None:
-        self.wants = wants
+    def __init__(self, capacity: int) -> None:
         self._capacity = capacity
-        self._buffer: deque[ChangeRecord] = deque()
+        self._buffer: deque[T] = deque()
         self._ready = asyncio.Event()
         self._failure: Exception | None = None
         self._closed = False
 
-    def offer(self, record: ChangeRecord) -> bool:
-        """Queue a change; False when the subscriber is over capacity and must be dropped."""
+    def offer(self, item: T) -> bool:
+        """Queue an item; False when the consumer is over capacity and must be dropped."""
         if len(self._buffer) >= self._capacity:
             self.close(SubscriberTooSlow(f"more than {self._capacity} changes behind"))
             return False
-        self._buffer.append(record)
+        self._buffer.append(item)
         self._ready.set()
         return True
 
     def close(self, failure: Exception | None = None) -> None:
+        """No more items: the consumer takes those queued, then `failure` is raised, if any."""
         self._failure, self._closed = failure, True
         self._ready.set()
 
     @property
     def overflowed(self) -> bool:
-        """The feed dropped this subscriber: it holds what was buffered, and nothing after it."""
+        """The consumer was dropped: it holds what was buffered, and nothing after it."""
         return isinstance(self._failure, SubscriberTooSlow)
 
-    def __aiter__(self) -> AsyncIterator[ChangeRecord]:
+    def __aiter__(self) -> AsyncIterator[T]:
         return self
 
-    async def __anext__(self) -> ChangeRecord:
+    async def __anext__(self) -> T:
         while not self._buffer:
             if self._failure is not None:
                 raise self._failure
@@ -132,6 +133,14 @@ class Subscription:
             self._ready.clear()
             await self._ready.wait()
         return self._buffer.popleft()
+
+
+class Subscription(Buffer[ChangeRecord]):
+    """A subscriber's buffer: changes matching its predicate, in log order."""
+
+    def __init__(self, wants: Callable[[ChangeRecord], bool], capacity: int) -> None:
+        super().__init__(capacity)
+        self.wants = wants
 
 
 class ChangeFeed:

@@ -12,7 +12,7 @@ import strawberry
 
 from leadcycle.domain.stages import Stage
 from leadcycle.graph.context import Info
-from leadcycle.graph.errors import ClientError
+from leadcycle.graph.errors import ClientError, fell_behind
 from leadcycle.graph.leads.enums import LeadStage
 from leadcycle.graph.leads.types import Activity, Lead, first_in_range
 from leadcycle.persistence import queries
@@ -118,6 +118,7 @@ async def _resumable(
         async with contextlib.aclosing(follow(services.feed, services.engine, wants, position, where)) as changes:
             async for record in changes:
                 last = encode_cursor(record.position)
+                info.context.answer_change(record.position)
                 yield record
     except InvalidChangeCursor as error:
         raise ClientError(str(error), code="INVALID_CURSOR") from None
@@ -128,13 +129,7 @@ async def _resumable(
             code="CURSOR_EXPIRED",
         ) from None
     except SubscriberTooSlow as error:
-        resume = f'after: "{last}"' if last else "the cursor of the last change you received as after"
-        raise ClientError(
-            f"This subscription fell behind ({error}) and was ended. Subscribe again with {resume} "
-            "to receive the rest, in order, none twice.",
-            code="FELL_BEHIND",
-            cursor=last,
-        ) from None
+        raise fell_behind(str(error), last) from None
 
 
 @strawberry.type
