@@ -17,7 +17,8 @@ from transitions import EventData, Machine
 from leadcycle.domain.bant import BantPolicy
 from leadcycle.domain.errors import GuardFailure, TransitionRefused
 from leadcycle.domain.model import HistoryEntry, Lead
-from leadcycle.domain.scoring import DEFAULT_SCORING_MODEL, ScoringModel, rescore, start_new_cycle
+from leadcycle.domain.rules import ScoringModel
+from leadcycle.domain.scoring import DEFAULT_SCORING_MODEL, rescore, start_new_cycle
 from leadcycle.domain.stages import LeadEvent, LossReason, Stage
 
 SYSTEM_ACTOR = "system"

@@ -119,6 +119,8 @@ class Lead:
     reached_mql_at: datetime | None = None
     reached_opportunity_at: datetime | None = None
     breakdown: tuple[ScoreContribution, ...] = ()
+    # The current cycle's activities that scoring reads; loaded only with a lead locked for writing.
+    cycle_activities: tuple[Activity, ...] = field(default=(), compare=False)
     new_activities: list[Activity] = field(default_factory=list, compare=False)
     new_history: list[HistoryEntry] = field(default_factory=list, compare=False)
 

@@ -11,7 +11,16 @@ from uuid import UUID
 
 from sqlalchemy import Date, DateTime, Numeric, Uuid
 
-from leadcycle.domain.model import BANT_CRITERIA, Bant, BantCriterion, Company, Contact, Lead, ScoreContribution
+from leadcycle.domain.model import (
+    BANT_CRITERIA,
+    Activity,
+    Bant,
+    BantCriterion,
+    Company,
+    Contact,
+    Lead,
+    ScoreContribution,
+)
 from leadcycle.domain.stages import BantStatus, LossReason, SalesVerdict, Stage, Temperature
 from leadcycle.persistence.tables import leads
 
@@ -53,6 +62,12 @@ def breakdown_to_json(breakdown: tuple[ScoreContribution, ...]) -> list[dict[str
 
 def breakdown_from_json(data: list[dict[str, Any]]) -> tuple[ScoreContribution, ...]:
     return tuple(ScoreContribution(**(item | {"at": datetime.fromisoformat(item["at"])})) for item in data)
+
+
+def activity_from_row(row: Mapping[Any, Any]) -> Activity:
+    return Activity(
+        row["kind"], row["occurred_at"], row["properties"], row["points"], row["cycle"], row["rule"], row["id"]
+    )
 
 
 def lead_to_row(lead: Lead) -> dict[str, Any]:

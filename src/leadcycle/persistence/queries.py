@@ -35,7 +35,7 @@ from sqlalchemy.types import Uuid
 
 from leadcycle.domain.model import Activity, HistoryEntry, Lead
 from leadcycle.domain.stages import Stage, Temperature
-from leadcycle.persistence.mapping import lead_from_row
+from leadcycle.persistence.mapping import activity_from_row, lead_from_row
 from leadcycle.persistence.tables import activities, leads
 
 T = TypeVar("T")
@@ -192,12 +192,6 @@ _NEWEST_ACTIVITIES = _newest_children("activities", "occurred_at")
 _NEWEST_HISTORY = _newest_children("lead_history", "at")
 
 
-def _activity(row: RowMapping) -> Activity:
-    return Activity(
-        row["kind"], row["occurred_at"], row["properties"], row["points"], row["cycle"], row["rule"], row["id"]
-    )
-
-
 def _history_entry(row: RowMapping) -> HistoryEntry:
     return HistoryEntry(row["at"], row["kind"], row["actor"], row["summary"], row["data"])
 
@@ -215,7 +209,7 @@ async def _grouped_by_lead(
 
 async def newest_activities(engine: AsyncEngine, lead_ids: Sequence[UUID], first: int) -> dict[UUID, list[Activity]]:
     """The newest `first` activities of each lead, newest first."""
-    return await _grouped_by_lead(engine, _NEWEST_ACTIVITIES, lead_ids, first, _activity)
+    return await _grouped_by_lead(engine, _NEWEST_ACTIVITIES, lead_ids, first, activity_from_row)
 
 
 async def newest_history(engine: AsyncEngine, lead_ids: Sequence[UUID], first: int) -> dict[UUID, list[HistoryEntry]]:
@@ -239,4 +233,4 @@ async def scoring_activities(
         .limit(first)
     )
     async with engine.connect() as connection:
-        return [_activity(row) for row in (await connection.execute(query)).mappings()]
+        return [activity_from_row(row) for row in (await connection.execute(query)).mappings()]

@@ -9,9 +9,9 @@ from uuid import UUID
 from sqlalchemy import Uuid, bindparam, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from leadcycle.domain.model import Lead
+from leadcycle.domain.model import Activity, Lead
 from leadcycle.domain.ports import LeadChange, StoredKey
-from leadcycle.persistence.mapping import lead_from_row, lead_to_row
+from leadcycle.persistence.mapping import activity_from_row, lead_from_row, lead_to_row
 from leadcycle.persistence.tables import activities, idempotency_keys, lead_changes, lead_history, leads
 
 # Writers of one lead queue on this advisory lock before locking the row. It assigns no
@@ -51,7 +51,18 @@ class SqlLeadRepository:
         await self._connection.execute(_LEAD_WRITER_LOCK, {"id": str(lead_id)})
         query = select(leads).where(leads.c.id == lead_id).with_for_update()
         row = (await self._connection.execute(query)).mappings().first()
-        return lead_from_row(row) if row else None
+        if row is None:
+            return None
+        lead = lead_from_row(row)
+        lead.cycle_activities = await self._cycle_activities(lead)
+        return lead
+
+    async def _cycle_activities(self, lead: Lead) -> tuple[Activity, ...]:
+        """The activities of the lead's current cycle that scoring counts (see `counts_in_cycle`)."""
+        query = select(activities).where(activities.c.lead_id == lead.id, activities.c.cycle == lead.cycle)
+        if lead.cycle > 1:
+            query = query.where(activities.c.occurred_at >= lead.cycle_started_at)
+        return tuple(activity_from_row(row) for row in (await self._connection.execute(query)).mappings())
 
     async def save(self, lead: Lead, change: LeadChange) -> None:
         """Write a locked lead back, one version up, with its pending records."""

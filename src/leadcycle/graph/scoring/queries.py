@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import strawberry
 
-from leadcycle.domain.scoring import ScoringModel as DomainModel
+from leadcycle.domain.rules import ActivityRule
+from leadcycle.domain.rules import ScoringModel as DomainModel
 from leadcycle.graph.context import Info
 
 
@@ -26,12 +27,13 @@ class ScoringModel:
     @classmethod
     def from_domain(cls, model: DomainModel) -> ScoringModel:
         rules = [
-            ScoringRule(name=r.name, description=r.description, points=r.points, immediate_hot=r.immediate_hot)
-            for r in model.activity_rules
-        ]
-        rules += [
-            ScoringRule(name=r.name, description=r.description, points=r.points, immediate_hot=False)
-            for r in model.attribute_rules
+            ScoringRule(
+                name=r.name,
+                description=r.explanation,
+                points=r.points,
+                immediate_hot=isinstance(r, ActivityRule) and r.immediate_hot,
+            )
+            for r in model.rules
         ]
         return cls(
             version=model.version, warm_threshold=model.warm_threshold, hot_threshold=model.hot_threshold, rules=rules
