@@ -119,6 +119,7 @@ class Lead:
     reached_mql_at: datetime | None = None
     reached_opportunity_at: datetime | None = None
     breakdown: tuple[ScoreContribution, ...] = ()
+    scoring_model_version: int = 1  # the model version that produced score, breakdown and temperature
     # The current cycle's activities that scoring reads; loaded only with a lead locked for writing.
     cycle_activities: tuple[Activity, ...] = field(default=(), compare=False)
     new_activities: list[Activity] = field(default_factory=list, compare=False)

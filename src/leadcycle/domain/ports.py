@@ -10,6 +10,8 @@ from typing import Protocol, Self
 from uuid import UUID
 
 from leadcycle.domain.model import Lead
+from leadcycle.domain.rules import ScoringModel
+from leadcycle.domain.scoring_models import StoredModel
 from leadcycle.domain.stages import ChangeKind, Stage
 
 
@@ -66,6 +68,28 @@ class IdempotencyKeys(Protocol):
         """
 
 
+class ScoringModels(Protocol):
+    """Storage of scoring model versions."""
+
+    async def active(self) -> ScoringModel:
+        """The model in force."""
+
+    async def get(self, version: int) -> StoredModel | None:
+        """One version, or None."""
+
+    async def lock(self, version: int) -> StoredModel | None:
+        """One version, with activations serialised until the unit of work ends."""
+
+    async def newest(self, first: int) -> list[StoredModel]:
+        """The `first` newest versions, newest first."""
+
+    async def add_draft(self, model: ScoringModel, note: str | None, actor: str, at: datetime) -> StoredModel:
+        """Store `model` as a draft under the next version number (its own `version` is ignored)."""
+
+    async def activate(self, version: int, actor: str, at: datetime) -> None:
+        """Make `version` the one active model and retire the one in force (under `lock`)."""
+
+
 class UnitOfWork(Protocol):
     """One transaction: leaving the block without `commit()` rolls everything back."""
 
@@ -74,6 +98,9 @@ class UnitOfWork(Protocol):
 
     @property
     def idempotency(self) -> IdempotencyKeys: ...
+
+    @property
+    def scoring_models(self) -> ScoringModels: ...
 
     async def __aenter__(self) -> Self: ...
 

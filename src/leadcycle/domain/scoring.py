@@ -192,6 +192,7 @@ def rescore(lead: Lead, model: ScoringModel, now: datetime) -> None:
     """Evaluate the lead at `now` and store the score, breakdown, hot signal and temperature."""
     evaluation = evaluate(model, lead, lead.cycle_activities, now)
     lead.breakdown, lead.score, lead.hot_signal = evaluation.breakdown, evaluation.score, evaluation.hot_signal
+    lead.scoring_model_version = model.version
     lead.temperature = temperature(lead.score, lead.hot_signal is not None, model)
 
 

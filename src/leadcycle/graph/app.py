@@ -22,6 +22,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage
 
+from leadcycle.domain.model_use_cases import ScoringModelUseCases
 from leadcycle.domain.use_cases import LeadUseCases
 from leadcycle.graph.context import ANONYMOUS, Context, Services
 from leadcycle.graph.middleware import BodyLimit, RequestId
@@ -91,8 +92,11 @@ def create_app(settings: Settings, database_url: str) -> Starlette:
         await migrate(engine)
         feed = ChangeFeed(plain_url(database_url), subscriber_capacity=settings.subscriber_buffer)
         await feed.start()
-        use_cases = LeadUseCases(unit_of_work_factory(engine, after_commit=feed.poke), utc_now)
-        app.state.services = Services(engine=engine, leads=use_cases, feed=feed)
+        uow_factory = unit_of_work_factory(engine, after_commit=feed.poke)
+        use_cases = LeadUseCases(uow_factory, utc_now)
+        await use_cases.refresh_policy()
+        scoring = ScoringModelUseCases(uow_factory, utc_now)
+        app.state.services = Services(engine=engine, leads=use_cases, feed=feed, scoring=scoring)
         retention = RetentionJob(engine, _retention(settings), settings.retention_interval_seconds)
         retention.start()
         try:

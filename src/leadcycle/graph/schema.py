@@ -24,11 +24,12 @@ from leadcycle.graph.leads.queries import LeadQueries
 from leadcycle.graph.leads.subscriptions import LeadSubscriptions
 from leadcycle.graph.reports.queries import ReportQueries
 from leadcycle.graph.scalars import DECIMAL
+from leadcycle.graph.scoring.mutations import ScoringMutations
 from leadcycle.graph.scoring.queries import ScoringQueries
 from leadcycle.graph.settings import Settings
 
 Query = merge_types("Query", (LeadQueries, ReportQueries, ScoringQueries))
-Mutation = merge_types("Mutation", (LeadMutations,))
+Mutation = merge_types("Mutation", (LeadMutations, ScoringMutations))
 Subscription = merge_types("Subscription", (LeadSubscriptions,))
 
 

@@ -103,6 +103,7 @@ def lead_to_row(lead: Lead) -> dict[str, Any]:
         "reached_mql_at": lead.reached_mql_at,
         "reached_opportunity_at": lead.reached_opportunity_at,
         "score_breakdown": breakdown_to_json(lead.breakdown),
+        "scoring_model_version": lead.scoring_model_version,
     }
 
 
@@ -145,6 +146,7 @@ def lead_from_row(row: Mapping[Any, Any]) -> Lead:
         reached_mql_at=row["reached_mql_at"],
         reached_opportunity_at=row["reached_opportunity_at"],
         breakdown=breakdown_from_json(row["score_breakdown"]),
+        scoring_model_version=row.get("scoring_model_version", 1),  # absent from snapshots taken before it
     )
 
 

@@ -21,6 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
+from leadcycle.domain.scoring_models import ModelStatus
 from leadcycle.domain.stages import LossReason, SalesVerdict, Stage, Temperature
 
 metadata = MetaData(
@@ -34,7 +35,9 @@ metadata = MetaData(
 )
 
 
-def _one_of(column: str, values: type[Stage | Temperature | LossReason | SalesVerdict]) -> CheckConstraint:
+def _one_of(
+    column: str, values: type[Stage | Temperature | LossReason | SalesVerdict | ModelStatus]
+) -> CheckConstraint:
     allowed = ", ".join(f"'{member.value}'" for member in values)
     return CheckConstraint(f"{column} IN ({allowed})", name=f"{column}_known")
 
@@ -42,6 +45,22 @@ def _one_of(column: str, values: type[Stage | Temperature | LossReason | SalesVe
 def _timestamp(name: str, nullable: bool = False) -> Column[object]:
     return Column(name, DateTime(timezone=True), nullable=nullable)
 
+
+# Scoring model versions: definitions never change once stored; exactly one is ACTIVE.
+scoring_models = Table(
+    "scoring_models",
+    metadata,
+    Column("version", Integer, primary_key=True),
+    Column("status", String(8), nullable=False),
+    Column("definition", JSONB, nullable=False),
+    Column("note", Text),
+    _timestamp("created_at"),
+    Column("created_by", Text, nullable=False),
+    _timestamp("activated_at", nullable=True),
+    Column("activated_by", Text),
+    _one_of("status", ModelStatus),
+    Index("uq_scoring_models_one_active", text("(true)"), unique=True, postgresql_where=text("status = 'ACTIVE'")),
+)
 
 leads = Table(
     "leads",
@@ -76,6 +95,7 @@ leads = Table(
     _timestamp("reached_mql_at", nullable=True),
     _timestamp("reached_opportunity_at", nullable=True),
     Column("score_breakdown", JSONB, nullable=False),
+    Column("scoring_model_version", Integer, ForeignKey("scoring_models.version"), nullable=False),
     _one_of("stage", Stage),
     _one_of("temperature", Temperature),
     _one_of("loss_reason", LossReason),

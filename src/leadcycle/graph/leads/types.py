@@ -171,6 +171,10 @@ class Lead:
             )
         return options
 
+    @strawberry.field(description="The scoring model version that produced score, temperature and scoreBreakdown.")
+    def scoring_model_version(self) -> int:
+        return self.domain.scoring_model_version
+
     @strawberry.field(description=f"The newest activities first (at most {MAX_CHILDREN}).")
     async def activities(self, info: Info, first: int | None = 50) -> list[Activity]:
         found = await info.context.loaders.activities.load((self.domain.id, first_in_range(first, 50)))
