@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -48,13 +49,27 @@ def with_open_bonus() -> dict[str, Any]:
     return document | {"halfLifeDays": None, "rules": [*document["rules"], bonus]}
 
 
+PROGRESS = "{ scoringModel { version rescoring { state total rescored changed startedBy finishedAt } } }"
+
+
+async def rescoring_done(gql: GraphQLClient) -> dict[str, Any]:
+    """The active model's rescoring progress, once the server's background rescoring has finished it."""
+    async with asyncio.timeout(60):
+        while True:
+            progress: dict[str, Any] = (await gql.data(PROGRESS))["scoringModel"]["rescoring"]
+            if progress["state"] == "DONE":
+                return progress
+            await asyncio.sleep(0.2)
+
+
 @pytest_asyncio.fixture
 async def marketing(gql: GraphQLClient) -> AsyncIterator[GraphQLClient]:
-    """The client; version 1 is active again after the test."""
+    """The client; version 1 is active again after the test, and every lead rescored by it."""
     yield gql
     active = (await gql.data("{ scoringModel { version } }"))["scoringModel"]["version"]
     if active != 1:
         await gql.data(ACTIVATE, version=1)
+        await rescoring_done(gql)
 
 
 class TestValidate:
@@ -101,6 +116,15 @@ class TestDraftAndActivate:
             "activity.email_open_bonus": 4,
         }
 
+    async def test_progress_of_the_background_rescoring_is_readable(self, marketing: GraphQLClient) -> None:
+        created = (await marketing.data(CREATE, definition=with_open_bonus()))["createScoringModelDraft"]["model"]
+        await marketing.data(ACTIVATE, "carla", version=created["version"])
+
+        progress = await rescoring_done(marketing)
+
+        assert (progress["rescored"], progress["startedBy"]) == (progress["total"], "carla")
+        assert progress["finishedAt"] is not None
+
     async def test_activating_the_active_version_is_a_validation_problem(self, gql: GraphQLClient) -> None:
         result = (await gql.data(ACTIVATE, version=1))["activateScoringModel"]
 
@@ -122,3 +146,34 @@ class TestVersions:
         body = await gql.execute("{ scoringModels(first: 201) { version } }")
 
         assert "between 0 and 200" in body["errors"][0]["message"]
+
+
+DRY_RUN = """query($version: Int!, $sample: Int) {
+  scoringModelDryRun(version: $version, sample: $sample) {
+    version leads scoreChanges temperatureChanges stageChanges
+    sample { oldScore newScore oldStage newStage lead { id score scoringModelVersion } }
+  }
+}"""
+
+
+class TestDryRun:
+    async def test_says_what_a_draft_would_change_and_changes_nothing(self, gql: GraphQLClient) -> None:
+        lead_id = (await gql.data(CREATE_LEAD, name=f"Dry {uuid.uuid4().hex[:8]}"))["createLead"]["lead"]["id"]
+        await gql.data(RECORD_OPEN, id=lead_id)
+        draft = (await gql.data(CREATE, definition=with_open_bonus()))["createScoringModelDraft"]["model"]
+
+        run = (await gql.data(DRY_RUN, version=draft["version"], sample=3))["scoringModelDryRun"]
+        lead = (await gql.data("query($id: ID!) { lead(id: $id) { score scoringModelVersion } }", id=lead_id))["lead"]
+
+        assert run["version"] == draft["version"]
+        assert run["leads"] >= run["scoreChanges"] >= 1
+        assert 1 <= len(run["sample"]) <= 3
+        gains = [s["newScore"] - s["oldScore"] for s in run["sample"]]
+        assert all(gain > 0 and gain % 4 == 0 for gain in gains), gains  # +4 for every email_open
+        assert all(s["lead"]["score"] == s["oldScore"] for s in run["sample"])
+        assert lead == {"score": 1, "scoringModelVersion": 1}
+
+    async def test_an_unknown_version_is_an_error(self, gql: GraphQLClient) -> None:
+        body = await gql.execute(DRY_RUN, version=999_999)
+
+        assert "no scoring model version 999999" in body["errors"][0]["message"]

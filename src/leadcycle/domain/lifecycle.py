@@ -177,10 +177,26 @@ def fire(
     if failures:
         raise TransitionRefused(event, lead.stage, failures)
     from_stage = lead.stage
-    details = {"event": event.value, "from": from_stage.value, "to": TRANSITION_OF[event].target.value}
+    target = TRANSITION_OF[event].target.value
+    details: dict[str, Any] = {
+        "event": event.value,
+        "from": from_stage.value,
+        "to": target,
+        "score": score_snapshot(lead),
+    }
     details |= {k: v for k, v in (("reason", request.reason), ("lossReason", _value(request.loss_reason))) if v}
     MACHINE.events[event.value].trigger(lead, actor=actor, at=now, data=details | (data or {}))
     _enter(lead, request, policy, now)
+
+
+def score_snapshot(lead: Lead) -> dict[str, Any]:
+    """The score as it stands and the rules that produced it, kept with a transition for later audits."""
+    return {
+        "value": lead.score,
+        "temperature": lead.temperature.value,
+        "modelVersion": lead.scoring_model_version,
+        "breakdown": [{"rule": c.rule, "points": c.points, "reason": c.reason} for c in lead.breakdown],
+    }
 
 
 def _value(reason: LossReason | None) -> str | None:
@@ -213,7 +229,7 @@ def advance_automatically(lead: Lead, policy: Policy, *, requested_by: str, now:
             policy,
             actor=SYSTEM_ACTOR,
             now=now,
-            data={"rule": cause, "requestedBy": requested_by},
+            data={"rule": cause, "requestedBy": requested_by, "modelVersion": policy.scoring.version},
         )
 
 

@@ -11,7 +11,7 @@ from uuid import UUID
 
 from leadcycle.domain.model import Lead
 from leadcycle.domain.rules import ScoringModel
-from leadcycle.domain.scoring_models import StoredModel
+from leadcycle.domain.scoring_models import RescoringRun, StoredModel
 from leadcycle.domain.stages import ChangeKind, Stage
 
 
@@ -44,6 +44,12 @@ class LeadRepository(Protocol):
 
     async def save(self, lead: Lead, change: LeadChange) -> None:
         """Write a locked lead back with its pending activities and history."""
+
+    async def page_for_scoring(self, after: UUID | None, first: int) -> list[Lead]:
+        """Up to `first` leads after `after` in id order, with their current cycle's activities; no locks."""
+
+    async def mark_scored(self, lead_id: UUID, model_version: int) -> None:
+        """Record that `model_version` scored the locked lead, which it left unchanged (no new version)."""
 
     async def save_all(self, steps: Sequence[tuple[Lead, LeadChange]]) -> None:
         """Write a locked lead back through successive changes, one version apart.
@@ -90,6 +96,28 @@ class ScoringModels(Protocol):
         """Make `version` the one active model and retire the one in force (under `lock`)."""
 
 
+class RescoringRuns(Protocol):
+    """Progress of rescoring after activations."""
+
+    async def start(self, model_version: int, actor: str, at: datetime) -> RescoringRun:
+        """Begin a run for the just activated version; a run still going is superseded."""
+
+    async def running(self) -> RescoringRun | None:
+        """The run in progress, if any."""
+
+    async def pending(self, model_version: int, first: int) -> list[UUID]:
+        """Up to `first` leads not yet scored by `model_version`."""
+
+    async def count(self, run_id: int, *, changed: bool) -> None:
+        """Count one more lead rescored (and changed) by the run."""
+
+    async def finish(self, run_id: int, at: datetime) -> None:
+        """Mark the run done."""
+
+    async def latest(self, model_version: int) -> RescoringRun | None:
+        """The newest run of a version."""
+
+
 class UnitOfWork(Protocol):
     """One transaction: leaving the block without `commit()` rolls everything back."""
 
@@ -101,6 +129,9 @@ class UnitOfWork(Protocol):
 
     @property
     def scoring_models(self) -> ScoringModels: ...
+
+    @property
+    def rescoring(self) -> RescoringRuns: ...
 
     async def __aenter__(self) -> Self: ...
 

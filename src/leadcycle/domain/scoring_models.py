@@ -47,3 +47,24 @@ def problems_of(document: Any) -> list[InvalidInput]:
     except ModelRejected as rejected:
         return rejected.problems
     return []
+
+
+class RunState(enum.Enum):
+    RUNNING = "RUNNING"
+    DONE = "DONE"
+    SUPERSEDED = "SUPERSEDED"
+
+
+@dataclass(frozen=True)
+class RescoringRun:
+    """One pass over the leads for a model version, and how far it got."""
+
+    id: int
+    model_version: int
+    state: RunState
+    total: int  # leads not on the version when the run started
+    rescored: int
+    changed: int
+    started_at: datetime
+    started_by: str
+    finished_at: datetime | None = None

@@ -70,3 +70,4 @@ class ChangeKind(enum.Enum):
     FEEDBACK = "feedback"
     UPDATE = "update"
     ASSIGNMENT = "assignment"
+    SCORE = "score"  # rescored by a newly activated model (or the periodic refresh), nothing else

@@ -97,7 +97,7 @@ class LeadUseCases:
                 assert existing is not None, "an idempotency key outlived its lead"
                 return existing
             lead.record(HistoryEntry(now, "created", actor, f"Lead created from {source}", {"source": source}))
-            self._settle(lead, await self._policy_in_force(uow), actor, now, score_before=0, advance=True)
+            settle(lead, await self._policy_in_force(uow), actor, now, score_before=0, advance=True)
             await uow.leads.add(lead, LeadChange(ChangeKind.CREATED, now, actor, to_stage=lead.stage))
             await uow.commit()
         return lead
@@ -279,19 +279,31 @@ class LeadUseCases:
         kind = action(lead, policy, now)
         if kind is None:
             return None
-        self._settle(lead, policy, actor, now, score_before=score_before, advance=advance)
+        settle(lead, policy, actor, now, score_before=score_before, advance=advance)
         lead.version += 1
         lead.touch(now)
         moved = lead.stage != stage_before
         return LeadChange(kind, now, actor, stage_before if moved else None, lead.stage if moved else None)
 
-    @staticmethod
-    def _settle(lead: Lead, policy: Policy, actor: str, now: datetime, *, score_before: int, advance: bool) -> None:
-        """Rescore, note a score change on the timeline, then let the score move the lead."""
-        rescore(lead, policy.scoring, now)
-        if lead.score != score_before:
-            delta = lead.score - score_before
-            data = {"from": score_before, "to": lead.score, "modelVersion": policy.scoring.version}
-            lead.record(HistoryEntry(now, "score", actor, f"Score {score_before} -> {lead.score} ({delta:+d})", data))
-        if advance:
-            advance_automatically(lead, policy, requested_by=actor, now=now)
+
+def settle(
+    lead: Lead,
+    policy: Policy,
+    actor: str,
+    now: datetime,
+    *,
+    score_before: int,
+    advance: bool,
+    requested_by: str | None = None,
+) -> None:
+    """Rescore, note a score change on the timeline, then let the score move the lead.
+
+    `requested_by` (default: `actor`) is who asked for the change that caused automatic steps.
+    """
+    rescore(lead, policy.scoring, now)
+    if lead.score != score_before:
+        delta = lead.score - score_before
+        data = {"from": score_before, "to": lead.score, "modelVersion": policy.scoring.version}
+        lead.record(HistoryEntry(now, "score", actor, f"Score {score_before} -> {lead.score} ({delta:+d})", data))
+    if advance:
+        advance_automatically(lead, policy, requested_by=requested_by or actor, now=now)

@@ -23,6 +23,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import Bas
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage
 
 from leadcycle.domain.model_use_cases import ScoringModelUseCases
+from leadcycle.domain.rescoring import Rescoring
 from leadcycle.domain.use_cases import LeadUseCases
 from leadcycle.graph.context import ANONYMOUS, Context, Services
 from leadcycle.graph.middleware import BodyLimit, RequestId
@@ -30,6 +31,7 @@ from leadcycle.graph.schema import build_schema
 from leadcycle.graph.settings import Settings
 from leadcycle.persistence.change_feed import ChangeFeed
 from leadcycle.persistence.database import create_engine, is_ready, migrate, plain_url
+from leadcycle.persistence.rescoring_job import RescoringJob
 from leadcycle.persistence.retention import Retention, RetentionJob
 from leadcycle.persistence.unit_of_work import unit_of_work_factory
 
@@ -99,9 +101,13 @@ def create_app(settings: Settings, database_url: str) -> Starlette:
         app.state.services = Services(engine=engine, leads=use_cases, feed=feed, scoring=scoring)
         retention = RetentionJob(engine, _retention(settings), settings.retention_interval_seconds)
         retention.start()
+        rescoring = Rescoring(uow_factory, utc_now, settings.rescoring_batch_size)
+        rescoring_job = RescoringJob(rescoring, use_cases, settings.rescoring_interval_seconds)
+        rescoring_job.start()
         try:
             yield
         finally:
+            await rescoring_job.stop()
             await retention.stop()
             await feed.stop()
             await engine.dispose()

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Uuid, bindparam, insert, select, text, update
+from sqlalchemy import Uuid, bindparam, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from leadcycle.domain.model import Activity, Lead
@@ -59,14 +59,44 @@ class SqlLeadRepository:
 
     async def _cycle_activities(self, lead: Lead) -> tuple[Activity, ...]:
         """The activities of the lead's current cycle that scoring counts (see `counts_in_cycle`)."""
-        query = select(activities).where(activities.c.lead_id == lead.id, activities.c.cycle == lead.cycle)
-        if lead.cycle > 1:
-            query = query.where(activities.c.occurred_at >= lead.cycle_started_at)
-        return tuple(activity_from_row(row) for row in (await self._connection.execute(query)).mappings())
+        return (await self._cycle_activities_of([lead.id])).get(lead.id, ())
+
+    async def _cycle_activities_of(self, lead_ids: Sequence[UUID]) -> dict[UUID, tuple[Activity, ...]]:
+        """The activities each lead's current cycle counts, by lead, in one query."""
+        query = (
+            select(activities)
+            .join(leads, leads.c.id == activities.c.lead_id)
+            .where(
+                activities.c.lead_id.in_(lead_ids),
+                activities.c.cycle == leads.c.cycle,
+                or_(leads.c.cycle == 1, activities.c.occurred_at >= leads.c.cycle_started_at),
+            )
+        )
+        found: dict[UUID, list[Activity]] = {}
+        for row in (await self._connection.execute(query)).mappings():
+            found.setdefault(row["lead_id"], []).append(activity_from_row(row))
+        return {lead_id: tuple(items) for lead_id, items in found.items()}
+
+    async def page_for_scoring(self, after: UUID | None, first: int) -> list[Lead]:
+        """Up to `first` leads after `after` in id order, each with its current cycle's activities; no locks."""
+        query = select(leads).order_by(leads.c.id).limit(first)
+        if after is not None:
+            query = query.where(leads.c.id > after)
+        page = [lead_from_row(row) for row in (await self._connection.execute(query)).mappings()]
+        counted = await self._cycle_activities_of([lead.id for lead in page])
+        for lead in page:
+            lead.cycle_activities = counted.get(lead.id, ())
+        return page
 
     async def save(self, lead: Lead, change: LeadChange) -> None:
         """Write a locked lead back, one version up, with its pending records."""
         await self.save_all([(lead, change)])
+
+    async def mark_scored(self, lead_id: UUID, model_version: int) -> None:
+        """Record the version that scored a locked lead it left unchanged: no new version, no change."""
+        await self._connection.execute(
+            update(leads).where(leads.c.id == lead_id).values(scoring_model_version=model_version)
+        )
 
     async def save_all(self, steps: Sequence[tuple[Lead, LeadChange]]) -> None:
         """Write a locked lead back through successive changes: one UPDATE, one insert per table.

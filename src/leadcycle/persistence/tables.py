@@ -21,7 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
-from leadcycle.domain.scoring_models import ModelStatus
+from leadcycle.domain.scoring_models import ModelStatus, RunState
 from leadcycle.domain.stages import LossReason, SalesVerdict, Stage, Temperature
 
 metadata = MetaData(
@@ -36,7 +36,7 @@ metadata = MetaData(
 
 
 def _one_of(
-    column: str, values: type[Stage | Temperature | LossReason | SalesVerdict | ModelStatus]
+    column: str, values: type[Stage | Temperature | LossReason | SalesVerdict | ModelStatus | RunState]
 ) -> CheckConstraint:
     allowed = ", ".join(f"'{member.value}'" for member in values)
     return CheckConstraint(f"{column} IN ({allowed})", name=f"{column}_known")
@@ -60,6 +60,25 @@ scoring_models = Table(
     Column("activated_by", Text),
     _one_of("status", ModelStatus),
     Index("uq_scoring_models_one_active", text("(true)"), unique=True, postgresql_where=text("status = 'ACTIVE'")),
+)
+
+# Rescoring after an activation: one row per run, at most one RUNNING. The leads still to do
+# are those whose scoring_model_version differs from the run's (indexed); the counts are progress.
+rescoring_runs = Table(
+    "rescoring_runs",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("model_version", Integer, ForeignKey("scoring_models.version"), nullable=False),
+    Column("state", String(12), nullable=False),
+    Column("total", Integer, nullable=False),
+    Column("rescored", Integer, nullable=False),
+    Column("changed", Integer, nullable=False),
+    _timestamp("started_at"),
+    Column("started_by", Text, nullable=False),
+    _timestamp("finished_at", nullable=True),
+    _one_of("state", RunState),
+    Index(None, "model_version", "id"),
+    Index("uq_rescoring_runs_one_running", text("(true)"), unique=True, postgresql_where=text("state = 'RUNNING'")),
 )
 
 leads = Table(
@@ -107,6 +126,7 @@ leads = Table(
     Index(None, "temperature"),
     Index(None, "source", "created_at"),
     Index(None, "owner_team"),
+    Index(None, "scoring_model_version"),
 )
 
 activities = Table(

@@ -9,6 +9,7 @@ from typing import Self
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from leadcycle.persistence.repositories import SqlIdempotencyKeys, SqlLeadRepository
+from leadcycle.persistence.rescoring import SqlRescoringRuns
 from leadcycle.persistence.scoring_models import ModelCache, SqlScoringModels
 
 
@@ -22,6 +23,7 @@ class SqlUnitOfWork:
     leads: SqlLeadRepository
     idempotency: SqlIdempotencyKeys
     scoring_models: SqlScoringModels
+    rescoring: SqlRescoringRuns
 
     def __init__(
         self,
@@ -40,6 +42,7 @@ class SqlUnitOfWork:
         self.leads = SqlLeadRepository(self._connection)
         self.idempotency = SqlIdempotencyKeys(self._connection)
         self.scoring_models = SqlScoringModels(self._connection, self._models)
+        self.rescoring = SqlRescoringRuns(self._connection)
         return self
 
     async def __aexit__(

@@ -1,5 +1,7 @@
 """Scoring models stored and versioned; every lead says which version produced its score.
 
+`rescoring_runs` records the progress of rescoring every lead after an activation.
+
 Version 1 is the model the service scored with until now (a frozen copy of it: later changes to
 the code's default do not change what this migration seeds), and it is active. Every existing
 lead was scored by it.
@@ -192,9 +194,39 @@ def upgrade() -> None:
         ["scoring_model_version"],
         ["version"],
     )
+    op.create_index(op.f("ix_leads_scoring_model_version"), "leads", ["scoring_model_version"], unique=False)
+    op.create_table(
+        "rescoring_runs",
+        sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
+        sa.Column("model_version", sa.Integer(), nullable=False),
+        sa.Column("state", sa.String(length=12), nullable=False),
+        sa.Column("total", sa.Integer(), nullable=False),
+        sa.Column("rescored", sa.Integer(), nullable=False),
+        sa.Column("changed", sa.Integer(), nullable=False),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("started_by", sa.Text(), nullable=False),
+        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+        sa.CheckConstraint("state IN ('RUNNING', 'DONE', 'SUPERSEDED')", name=op.f("ck_rescoring_runs_state_known")),
+        sa.ForeignKeyConstraint(
+            ["model_version"],
+            ["scoring_models.version"],
+            name=op.f("fk_rescoring_runs_model_version_scoring_models"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_rescoring_runs")),
+    )
+    op.create_index(op.f("ix_rescoring_runs_model_version_id"), "rescoring_runs", ["model_version", "id"], unique=False)
+    op.create_index(
+        "uq_rescoring_runs_one_running",
+        "rescoring_runs",
+        [sa.text("(true)")],
+        unique=True,
+        postgresql_where=sa.text("state = 'RUNNING'"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("rescoring_runs")
+    op.drop_index(op.f("ix_leads_scoring_model_version"), table_name="leads")
     op.drop_constraint(op.f("fk_leads_scoring_model_version_scoring_models"), "leads", type_="foreignkey")
     op.drop_column("leads", "scoring_model_version")
     op.drop_index("uq_scoring_models_one_active", table_name="scoring_models")
