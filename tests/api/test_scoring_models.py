@@ -177,3 +177,18 @@ class TestDryRun:
         body = await gql.execute(DRY_RUN, version=999_999)
 
         assert "no scoring model version 999999" in body["errors"][0]["message"]
+
+
+class TestGoingCold:
+    async def test_the_filter_and_field_tell_mqls_going_cold_from_other_leads(self, gql: GraphQLClient) -> None:
+        name = f"Lukewarm {uuid.uuid4().hex[:8]}"
+        await gql.data(CREATE_LEAD, name=name)
+        query = """query($cold: Boolean, $name: String) {
+          leads(filter: {goingCold: $cold, search: $name}) { totalCount edges { node { goingCold } } }
+        }"""
+
+        others = (await gql.data(query, cold=False, name=name))["leads"]
+        cooling = (await gql.data(query, cold=True, name=name))["leads"]
+
+        assert (others["totalCount"], others["edges"]) == (1, [{"node": {"goingCold": False}}])
+        assert cooling["totalCount"] == 0

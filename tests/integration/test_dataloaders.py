@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from leadcycle.domain.commands import CreateLead, RecordActivity
 from leadcycle.domain.model import Company, Contact
 from leadcycle.domain.model_use_cases import ScoringModelUseCases
+from leadcycle.domain.stages import LeadEvent
 from leadcycle.domain.use_cases import LeadUseCases
 from leadcycle.graph.context import Context, Services
 from leadcycle.graph.schema import build_schema
@@ -103,7 +104,7 @@ def assert_complete(nodes: list[dict[str, Any]], count: int) -> None:
     for node in nodes:
         assert [a["kind"] for a in node["activities"]] == list(reversed(ACTIVITIES))
         assert {"created", "activity", "score"} <= {entry["kind"] for entry in node["timeline"]}
-        assert len(node["availableTransitions"]) == 7
+        assert len(node["availableTransitions"]) == len(LeadEvent)
 
 
 class TestLeadPageCost:

@@ -8,12 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
-import pytest_asyncio
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -21,12 +18,12 @@ from leadcycle.domain.commands import CreateLead, RecordActivity
 from leadcycle.domain.errors import InvalidInput, ModelRejected
 from leadcycle.domain.model import Company, Contact, Lead
 from leadcycle.domain.model_use_cases import ScoringModelUseCases
-from leadcycle.domain.rules_json import model_to_json
 from leadcycle.domain.scoring import DEFAULT_SCORING_MODEL
 from leadcycle.domain.scoring_models import ModelStatus
 from leadcycle.domain.use_cases import LeadUseCases
 from leadcycle.persistence.tables import scoring_models
 from leadcycle.persistence.unit_of_work import unit_of_work_factory
+from tests.model_documents import opens_worth
 
 ACTOR = "scoring-test"
 
@@ -35,27 +32,9 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def opens_worth(points: int) -> dict[str, Any]:
-    """The default model with email_open worth `points`."""
-    document = model_to_json(DEFAULT_SCORING_MODEL)
-    for rule in document["rules"]:
-        if rule["name"] == "activity.email_open":
-            rule["points"] = points
-    return document
-
-
 @pytest.fixture
 def lead_cases(engine: AsyncEngine) -> LeadUseCases:
     return LeadUseCases(unit_of_work_factory(engine), utc_now)
-
-
-@pytest_asyncio.fixture
-async def models(engine: AsyncEngine) -> AsyncIterator[ScoringModelUseCases]:
-    """The model use cases; version 1 is in force again after the test."""
-    cases = ScoringModelUseCases(unit_of_work_factory(engine), utc_now)
-    yield cases
-    if (await cases.active()).version != 1:
-        await cases.activate(1, ACTOR)
 
 
 async def create_lead(cases: LeadUseCases) -> Lead:

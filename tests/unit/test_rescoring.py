@@ -7,19 +7,16 @@ from leadcycle.domain.dry_run import DryRunTally
 from leadcycle.domain.lifecycle import Policy
 from leadcycle.domain.model import Activity, Company, Contact, Lead
 from leadcycle.domain.rescoring import rescore_lead
-from leadcycle.domain.rules_json import model_to_json, parse_model
+from leadcycle.domain.rules_json import parse_model
 from leadcycle.domain.scoring import DEFAULT_SCORING_MODEL, rescore
 from leadcycle.domain.stages import ChangeKind, Stage, Temperature
+from tests.model_documents import opens_worth
 
 NOW = datetime(2025, 6, 2, 10, 30, tzinfo=UTC)
 
 
-def opens_worth(points: int) -> Policy:
-    document = model_to_json(DEFAULT_SCORING_MODEL)
-    for rule in document["rules"]:
-        if rule["name"] == "activity.email_open":
-            rule["points"] = points
-    return Policy(scoring=parse_model(document, version=2))
+def opens_policy(points: int) -> Policy:
+    return Policy(scoring=parse_model(opens_worth(points), version=2))
 
 
 def lead_with_an_open(stage: Stage = Stage.COLD, n: int = 1) -> Lead:
@@ -34,7 +31,7 @@ class TestRescoreLead:
     def test_a_lead_the_new_model_warms_moves_to_warm_in_one_new_version(self) -> None:
         lead = lead_with_an_open()
 
-        change = rescore_lead(lead, opens_worth(25), "marketing-lead", NOW)
+        change = rescore_lead(lead, opens_policy(25), "marketing-lead", NOW)
 
         assert change is not None
         assert (change.kind, change.actor, change.from_stage, change.to_stage) == (
@@ -55,7 +52,7 @@ class TestRescoreLead:
     def test_a_lead_past_mql_gets_its_new_score_but_stays_where_sales_put_it(self) -> None:
         lead = lead_with_an_open(Stage.SQL)
 
-        change = rescore_lead(lead, opens_worth(60), "marketing-lead", NOW)
+        change = rescore_lead(lead, opens_policy(60), "marketing-lead", NOW)
 
         assert change is not None
         assert (lead.stage, lead.temperature, change.to_stage) == (Stage.SQL, Temperature.HOT, None)
@@ -63,7 +60,7 @@ class TestRescoreLead:
     def test_a_lead_the_new_model_scores_the_same_is_left_as_it_was(self) -> None:
         lead = lead_with_an_open()
 
-        change = rescore_lead(lead, opens_worth(1), "marketing-lead", NOW)
+        change = rescore_lead(lead, opens_policy(1), "marketing-lead", NOW)
 
         assert (change, lead.version, lead.new_history) == (None, 4, [])
 
@@ -74,7 +71,7 @@ class TestDryRunTally:
         tally = DryRunTally(model_version=2, sample_size=2)
 
         for lead in leads:
-            tally.add(lead, opens_worth(25), NOW)
+            tally.add(lead, opens_policy(25), NOW)
         run = tally.result()
 
         assert (run.leads, run.score_changes, run.temperature_changes, run.stage_changes) == (4, 4, 4, 3)

@@ -41,11 +41,16 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition(E.WIN, (S.OPPORTUNITY,), S.WON),
     Transition(E.LOSE, (S.OPPORTUNITY,), S.LOST, ("loss_reason.required",)),
     Transition(E.RECYCLE, (S.MQL, S.SQL, S.OPPORTUNITY, S.LOST), S.RECYCLED, ("reason.required",)),
+    Transition(E.COOL, (S.WARM,), S.COLD),
 )
 TRANSITION_OF = {t.event: t for t in TRANSITIONS}
 
-# Events the score fires by itself, in the order tried: those leaving only nurture stages.
-AUTOMATIC_EVENTS = tuple(t.event for t in TRANSITIONS if all(s.advances_automatically() for s in t.sources))
+# Events the score fires by itself after a change, in the order tried: those leaving only nurture
+# stages for a later one. Cooling back to COLD is not among them: only time (decay) and a new model
+# cool a lead (`cool_down`).
+AUTOMATIC_EVENTS = tuple(
+    t.event for t in TRANSITIONS if all(s.advances_automatically() for s in t.sources) and t.target is not S.COLD
+)
 
 
 @dataclass(frozen=True)
@@ -231,6 +236,22 @@ def advance_automatically(lead: Lead, policy: Policy, *, requested_by: str, now:
             now=now,
             data={"rule": cause, "requestedBy": requested_by, "modelVersion": policy.scoring.version},
         )
+
+
+def cool_down(lead: Lead, policy: Policy, *, requested_by: str, now: datetime) -> None:
+    """Move a WARM lead whose score fell below the warm threshold back to COLD (a system COOL).
+
+    COOL itself has no guard (marketing may cool a lead by hand); this is the system's reason to
+    fire it. MQL and later stages are never demoted: their temperature alone tells sales they cool.
+    """
+    cooled = lead.score < policy.scoring.warm_threshold and lead.hot_signal is None
+    if lead.stage is Stage.WARM and cooled:
+        data = {
+            "rule": "score.below_warm_threshold",
+            "requestedBy": requested_by,
+            "modelVersion": policy.scoring.version,
+        }
+        fire(lead, LeadEvent.COOL, policy, actor=SYSTEM_ACTOR, now=now, data=data)
 
 
 def _cause(lead: Lead, event: LeadEvent, policy: Policy) -> str:

@@ -48,8 +48,11 @@ class LeadRepository(Protocol):
     async def page_for_scoring(self, after: UUID | None, first: int) -> list[Lead]:
         """Up to `first` leads after `after` in id order, with their current cycle's activities; no locks."""
 
-    async def mark_scored(self, lead_id: UUID, model_version: int) -> None:
-        """Record that `model_version` scored the locked lead, which it left unchanged (no new version)."""
+    async def mark_scored(self, lead: Lead) -> None:
+        """Record the model version and review time of a locked lead rescoring left unchanged (no new version)."""
+
+    async def due_for_review(self, now: datetime, first: int) -> list[UUID]:
+        """Up to `first` leads whose `review_at` is at or before `now`, longest overdue first."""
 
     async def save_all(self, steps: Sequence[tuple[Lead, LeadChange]]) -> None:
         """Write a locked lead back through successive changes, one version apart.

@@ -38,6 +38,7 @@ class LeadEvent(enum.Enum):
     WIN = "WIN"
     LOSE = "LOSE"
     RECYCLE = "RECYCLE"
+    COOL = "COOL"  # WARM -> COLD when decay or a new model takes the score below the warm threshold
 
 
 class BantStatus(enum.Enum):

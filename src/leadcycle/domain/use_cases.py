@@ -25,6 +25,7 @@ from leadcycle.domain.commands import (
     UpdateBant,
     UpdateLead,
 )
+from leadcycle.domain.decay import next_review
 from leadcycle.domain.errors import DomainError, LeadNotFound, TooManyInputs, VersionConflict
 from leadcycle.domain.idempotency import Idempotency
 from leadcycle.domain.lifecycle import Policy, advance_automatically
@@ -301,6 +302,7 @@ def settle(
     `requested_by` (default: `actor`) is who asked for the change that caused automatic steps.
     """
     rescore(lead, policy.scoring, now)
+    lead.review_at = next_review(policy.scoring, lead, lead.cycle_activities, now)
     if lead.score != score_before:
         delta = lead.score - score_before
         data = {"from": score_before, "to": lead.score, "modelVersion": policy.scoring.version}

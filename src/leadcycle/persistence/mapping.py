@@ -104,6 +104,7 @@ def lead_to_row(lead: Lead) -> dict[str, Any]:
         "reached_opportunity_at": lead.reached_opportunity_at,
         "score_breakdown": breakdown_to_json(lead.breakdown),
         "scoring_model_version": lead.scoring_model_version,
+        "review_at": lead.review_at,
     }
 
 
@@ -146,7 +147,9 @@ def lead_from_row(row: Mapping[Any, Any]) -> Lead:
         reached_mql_at=row["reached_mql_at"],
         reached_opportunity_at=row["reached_opportunity_at"],
         breakdown=breakdown_from_json(row["score_breakdown"]),
-        scoring_model_version=row.get("scoring_model_version", 1),  # absent from snapshots taken before it
+        # Both are absent from snapshots taken before they existed.
+        scoring_model_version=row.get("scoring_model_version", 1),
+        review_at=row.get("review_at"),
     )
 
 
@@ -174,6 +177,6 @@ def lead_from_snapshot(snapshot: Mapping[str, Any]) -> Lead:
     row = dict(snapshot)
     for column in leads.columns:
         decode = _DECODERS.get(type(column.type))
-        if decode is not None and row[column.name] is not None:
+        if decode is not None and row.get(column.name) is not None:
             row[column.name] = decode(str(row[column.name]))
     return lead_from_row(row)

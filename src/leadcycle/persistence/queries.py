@@ -24,6 +24,7 @@ from sqlalchemy import (
     bindparam,
     false,
     func,
+    not_,
     or_,
     select,
     text,
@@ -52,6 +53,7 @@ class LeadFilter:
     owner_team: str | None = None
     min_score: int | None = None
     search: str | None = None
+    going_cold: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,9 @@ def _conditions(where: LeadFilter) -> list[ColumnElement[bool]]:
         conditions.append(leads.c.owner_team == where.owner_team)
     if where.min_score is not None:
         conditions.append(leads.c.score >= where.min_score)
+    if where.going_cold is not None:
+        cooling = and_(leads.c.stage == Stage.MQL.value, leads.c.temperature != Temperature.HOT.value)
+        conditions.append(cooling if where.going_cold else not_(cooling))
     if where.search:
         pattern = f"%{_escape_like(where.search)}%"
         searched = (leads.c.company_name, leads.c.contact_name, leads.c.contact_email)

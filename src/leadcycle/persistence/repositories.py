@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -92,11 +93,20 @@ class SqlLeadRepository:
         """Write a locked lead back, one version up, with its pending records."""
         await self.save_all([(lead, change)])
 
-    async def mark_scored(self, lead_id: UUID, model_version: int) -> None:
-        """Record the version that scored a locked lead it left unchanged: no new version, no change."""
-        await self._connection.execute(
-            update(leads).where(leads.c.id == lead_id).values(scoring_model_version=model_version)
+    async def mark_scored(self, lead: Lead) -> None:
+        """Record the version that scored a locked lead it left unchanged, and its next review: no new version."""
+        values = {"scoring_model_version": lead.scoring_model_version, "review_at": lead.review_at}
+        await self._connection.execute(update(leads).where(leads.c.id == lead.id).values(values))
+
+    async def due_for_review(self, now: datetime, first: int) -> list[UUID]:
+        """Up to `first` leads whose review time has come, the longest overdue first (the partial index)."""
+        query = (
+            select(leads.c.id)
+            .where(leads.c.review_at.is_not(None), leads.c.review_at <= now)
+            .order_by(leads.c.review_at)
+            .limit(first)
         )
+        return list((await self._connection.execute(query)).scalars())
 
     async def save_all(self, steps: Sequence[tuple[Lead, LeadChange]]) -> None:
         """Write a locked lead back through successive changes: one UPDATE, one insert per table.

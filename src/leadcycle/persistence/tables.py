@@ -115,6 +115,7 @@ leads = Table(
     _timestamp("reached_opportunity_at", nullable=True),
     Column("score_breakdown", JSONB, nullable=False),
     Column("scoring_model_version", Integer, ForeignKey("scoring_models.version"), nullable=False),
+    _timestamp("review_at", nullable=True),
     _one_of("stage", Stage),
     _one_of("temperature", Temperature),
     _one_of("loss_reason", LossReason),
@@ -127,6 +128,7 @@ leads = Table(
     Index(None, "source", "created_at"),
     Index(None, "owner_team"),
     Index(None, "scoring_model_version"),
+    Index(None, "review_at", postgresql_where=text("review_at IS NOT NULL")),
 )
 
 activities = Table(

@@ -1,6 +1,7 @@
 """Scoring models stored and versioned; every lead says which version produced its score.
 
-`rescoring_runs` records the progress of rescoring every lead after an activation.
+`rescoring_runs` records the progress of rescoring every lead after an activation;
+`leads.review_at` is when time alone (decay, windows) next changes a lead's temperature.
 
 Version 1 is the model the service scored with until now (a frozen copy of it: later changes to
 the code's default do not change what this migration seeds), and it is active. Every existing
@@ -195,6 +196,15 @@ def upgrade() -> None:
         ["version"],
     )
     op.create_index(op.f("ix_leads_scoring_model_version"), "leads", ["scoring_model_version"], unique=False)
+    # When time alone next changes the lead's temperature; null (never) under version 1, which has no decay.
+    op.add_column("leads", sa.Column("review_at", sa.DateTime(timezone=True), nullable=True))
+    op.create_index(
+        op.f("ix_leads_review_at"),
+        "leads",
+        ["review_at"],
+        unique=False,
+        postgresql_where=sa.text("review_at IS NOT NULL"),
+    )
     op.create_table(
         "rescoring_runs",
         sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
@@ -226,6 +236,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("rescoring_runs")
+    op.drop_index(op.f("ix_leads_review_at"), table_name="leads")
+    op.drop_column("leads", "review_at")
     op.drop_index(op.f("ix_leads_scoring_model_version"), table_name="leads")
     op.drop_constraint(op.f("fk_leads_scoring_model_version_scoring_models"), "leads", type_="foreignkey")
     op.drop_column("leads", "scoring_model_version")
