@@ -27,6 +27,8 @@ PRECISION = timedelta(minutes=1)
 
 def next_review(model: ScoringModel, lead: Lead, activities: Sequence[Activity], now: datetime) -> datetime | None:
     """The first moment after `now` the lead's temperature would change by time alone, or None if never."""
+    if model.half_life_days is None and not any(rule.window for rule in model.activity_rules):
+        return None  # the score does not depend on time (version 1): nothing to evaluate
     current = _temperature_at(model, lead, activities, now)
     start = now
     for end in _checkpoints(model, activities, now):

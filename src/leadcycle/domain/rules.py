@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import calendar
 import enum
+import functools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -204,10 +205,10 @@ class ScoringModel:
     rules: tuple[Rule, ...]
     half_life_days: int | None = None
 
-    @property
+    @functools.cached_property
     def activity_rules(self) -> tuple[ActivityRule, ...]:
         return tuple(r for r in self.rules if isinstance(r, ActivityRule))
 
-    @property
+    @functools.cached_property
     def attribute_rules(self) -> tuple[AttributeRule, ...]:
         return tuple(r for r in self.rules if isinstance(r, AttributeRule))

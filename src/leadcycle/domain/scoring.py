@@ -101,7 +101,12 @@ def evaluate(model: ScoringModel, lead: Lead, activities: Sequence[Activity], no
     Pure and independent of the order of `activities`. `lead.breakdown` only supplies when each
     attribute rule started to contribute (its line's `at`).
     """
-    behaviour = [_behaviour_line(rule, activities, model.half_life_days, now) for rule in model.activity_rules]
+    by_kind: dict[str, list[Activity]] = {}
+    for activity in activities:
+        by_kind.setdefault(activity.kind, []).append(activity)
+    behaviour = [
+        _behaviour_line(rule, by_kind.get(rule.kind, ()), model.half_life_days, now) for rule in model.activity_rules
+    ]
     hot_signal = next(
         (rule.name for rule, line in zip(model.activity_rules, behaviour, strict=True) if rule.immediate_hot and line),
         None,
@@ -173,19 +178,24 @@ def score_activity(
     An activity of an earlier cycle (back-dated before the current cycle began) earns nothing.
     """
     counts = counts_in_cycle(lead, occurred_at)
-    rule = next((r for r in model.activity_rules if r.matches(kind, properties, now)), None) if counts else None
-    activity = Activity(kind, occurred_at, properties, points=0, cycle=lead.cycle, rule=rule.name if rule else None)
+    rules = [r for r in model.activity_rules if r.matches(kind, properties, now)] if counts else []
+    activity = Activity(
+        kind, occurred_at, properties, points=0, cycle=lead.cycle, rule=rules[0].name if rules else None
+    )
     if counts:
-        before = _behaviour_points(evaluate(model, lead, lead.cycle_activities, now))
+        same_kind = [a for a in lead.cycle_activities if a.kind == kind]
+        before = _points(rules, same_kind, model.half_life_days, now)
+        added = _points(rules, [*same_kind, activity], model.half_life_days, now) - before
         lead.cycle_activities = (*lead.cycle_activities, activity)
-        added = _behaviour_points(evaluate(model, lead, lead.cycle_activities, now)) - before
         activity = Activity(kind, occurred_at, properties, added, lead.cycle, activity.rule)
     lead.new_activities.append(activity)
     return activity
 
 
-def _behaviour_points(evaluation: Evaluation) -> int:
-    return sum(line.points for line in evaluation.breakdown if line.behaviour)
+def _points(rules: Sequence[ActivityRule], activities: Sequence[Activity], half_life: int | None, now: datetime) -> int:
+    """What `rules` make of `activities` (all of their kind) at `now`: only they change when one is added."""
+    lines = (_behaviour_line(rule, activities, half_life, now) for rule in rules)
+    return sum(line.points for line in lines if line)
 
 
 def rescore(lead: Lead, model: ScoringModel, now: datetime) -> None:
