@@ -6,6 +6,7 @@ lets that rescoring finish too before it ends.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime
 
@@ -127,6 +128,34 @@ class TestRescoringAfterActivation:
 
         after, _ = await reload(engine, lead)
         assert (after.version, after.score, after.scoring_model_version) == (lead.version, 10, draft.version)
+
+
+class TestRescoringAlongsideChanges:
+    async def test_activities_recorded_while_the_run_goes_are_neither_lost_nor_scored_twice(
+        self, engine: AsyncEngine, models: ScoringModelUseCases
+    ) -> None:
+        cases = LeadUseCases(unit_of_work_factory(engine), utc_now)
+        targets = [await lead_with(cases, "email_open") for _ in range(6)]
+        draft = await models.create_draft(opens_worth(25), None, "marketing")
+        await models.activate(draft.version, ACTOR)
+
+        async def record_again() -> None:
+            for lead in targets:
+                await cases.record_activity(RecordActivity(str(lead.id), "email_open"), ACTOR)
+
+        await asyncio.gather(Rescoring(unit_of_work_factory(engine), utc_now, batch=2).run_until_done(), record_again())
+
+        for lead in targets:
+            after, _ = await reload(engine, lead)
+            assert (after.score, after.stage, after.scoring_model_version) == (50, Stage.MQL, draft.version)
+            assert await logged_versions(engine, lead) == list(range(1, after.version + 1))
+
+
+async def logged_versions(engine: AsyncEngine, lead: Lead) -> list[int]:
+    """The versions of the lead's change-log entries, in log order."""
+    async with engine.connect() as connection:
+        query = select(lead_changes.c.version).where(lead_changes.c.lead_id == lead.id)
+        return list((await connection.execute(query.order_by(lead_changes.c.xid, lead_changes.c.id))).scalars())
 
 
 class TestDryRun:

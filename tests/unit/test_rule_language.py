@@ -135,6 +135,7 @@ class TestValidation:
             (("warmThreshold",), None, "warmThreshold"),
             (("rules",), "all of them", "rules"),
             (("colour",), "blue", "colour"),
+            (("rules", 0), "web_visit", "rules[0]"),
         ],
     )
     def test_names_the_offending_field(self, path: tuple[str | int, ...], value: Any, field: str) -> None:

@@ -119,7 +119,10 @@ def _rules(reader: _Reader, value: Any) -> tuple[Rule, ...]:
 
 
 def _rule(reader: _Reader, value: Any, path: str) -> Rule | None:
-    kind = value.get("type") if isinstance(value, Mapping) else None
+    if not isinstance(value, Mapping):
+        reader.refuse(path, "must be a JSON object")
+        return None
+    kind = value.get("type")
     if kind not in ("activity", "attribute"):
         reader.refuse(f"{path}.type", "must be 'activity' or 'attribute'")
         return None
@@ -240,7 +243,7 @@ def _scalar(reader: _Reader, field_type: FieldType, value: Any, path: str) -> Sc
     if field_type is FieldType.STATUS and value not in _STATUSES:
         reader.refuse(path, f"must be one of {', '.join(_STATUSES)}")
         return None
-    if field_type is FieldType.PROPERTY and isinstance(value, int | float | bool) and not isinstance(value, str):
+    if field_type is FieldType.PROPERTY and isinstance(value, int | float | bool):
         return value
     return reader.text(value, path)
 
