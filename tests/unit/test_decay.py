@@ -12,6 +12,7 @@ from leadcycle.domain.rescoring import rescore_lead
 from leadcycle.domain.rules_json import parse_model
 from leadcycle.domain.scoring import DEFAULT_SCORING_MODEL, evaluate, rescore
 from leadcycle.domain.stages import ChangeKind, Stage, Temperature
+from tests.unit.use_case_harness import create_lead, harness, record
 
 NOW = datetime(2025, 6, 2, 10, 30, tzinfo=UTC)
 WEBINAR = {"type": "activity", "name": "activity.webinar", "activity": "webinar_attended", "points": 30}
@@ -102,3 +103,24 @@ class TestRefreshAtTheReview:
         assert lead.review_at is not None
         assert lead.review_at > first
         assert lead.temperature is Temperature.WARM
+
+
+class TestChangesScheduleTheReview:
+    async def test_recording_an_activity_stores_when_decay_will_cool_the_lead(self) -> None:
+        scoring = model(WEBINAR)
+        h = harness(Policy(scoring=scoring))
+        lead = await create_lead(h)
+
+        lead = await record(h, lead.id, "webinar_attended")
+
+        assert (lead.stage, lead.score) == (Stage.WARM, 30)
+        assert lead.review_at == next_review(scoring, lead, lead.cycle_activities, h.clock.now)
+        assert h.db.lead(lead.id).review_at is not None
+
+    async def test_under_a_model_without_decay_no_review_is_ever_due(self) -> None:
+        h = harness()
+        lead = await create_lead(h)
+
+        lead = await record(h, lead.id, "webinar_attended")
+
+        assert (lead.score, lead.review_at) == (10, None)

@@ -110,6 +110,13 @@ class TestValidation:
 
         assert set(problems(document)) == {"rules[0].points", "rules[1].when.bant.budget.eq", "halfLifeDays"}
 
+    def test_the_refusal_names_the_first_problem_and_counts_the_others(self) -> None:
+        with pytest.raises(ModelRejected) as refused:
+            parse_model({"rules": []})
+
+        assert refused.value.field == "warmThreshold"
+        assert refused.value.message.endswith("(and 1 more problem)")
+
     def test_refuses_duplicate_rule_names(self) -> None:
         document = DOCUMENT | {"rules": [MID_SIZE, MID_SIZE]}
 

@@ -32,7 +32,8 @@ class ModelRejected(InvalidInput):
 
     def __init__(self, problems: list[InvalidInput]) -> None:
         first = problems[0] if problems else InvalidInput("definition", "The scoring model is incomplete")
-        more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+        others = len(problems) - 1
+        more = f" (and {others} more problem{'s' if others > 1 else ''})" if others else ""
         super().__init__(first.field, first.message + more)
         self.problems = problems or [first]
 
