@@ -54,7 +54,7 @@ def rescore_lead(lead: Lead, policy: Policy, requested_by: str, now: datetime) -
 
 
 class Rescoring:
-    """The background side of activation: works through the running run batch by batch."""
+    """The background side of scoring: the rescoring run in progress, batch by batch, and leads due for review."""
 
     def __init__(
         self,
