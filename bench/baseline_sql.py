@@ -2,8 +2,9 @@
 
 Both baselines call these functions: the raw one directly on a pool in the benchmark process,
 the bare Starlette app (baseline_app.py) behind HTTP. A write is the transaction of
-persistence/repositories.py: writer lock (advisory lock, then SELECT ... FOR UPDATE), UPDATE of
-the lead one version up, INSERT of the activity, INSERT of the history rows, INSERT of the
+persistence/repositories.py: writer lock (advisory lock, then SELECT ... FOR UPDATE), SELECT of
+the current cycle's activities and of the active scoring model's version, UPDATE of the lead one
+version up, INSERT of the activity, INSERT of the history rows, INSERT of the
 change-log row with the lead's snapshot, COMMIT. The Python around it does only what the SQL
 needs (the new score, breakdown and stage as our domain would compute them for the scenario);
 it decides nothing: guards are the product's job, and the baselines are the floor under it.
@@ -27,6 +28,10 @@ Row = dict[str, Any]
 
 _LOCK = "SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))"
 _LOCKED_LEAD = "SELECT * FROM leads WHERE id = $1 FOR UPDATE"
+_CYCLE_ACTIVITIES = """
+    SELECT a.* FROM activities a JOIN leads l ON l.id = a.lead_id
+    WHERE a.lead_id = $1 AND a.cycle = l.cycle AND (l.cycle = 1 OR a.occurred_at >= l.cycle_started_at)"""
+_ACTIVE_MODEL = "SELECT version FROM scoring_models WHERE status = 'ACTIVE'"
 _SCORED = """
     UPDATE leads SET version = $3, score = $4, temperature = $5, score_breakdown = $6, stage = $7::varchar,
         stage_changed_at = CASE WHEN stage = $7::varchar THEN stage_changed_at ELSE $9 END,
@@ -107,13 +112,21 @@ async def _write(
     await connection.execute(_HISTORY, lead_id, now, actor, list(kinds), list(summaries), list(data))
 
 
+async def _locked(connection: asyncpg.Connection, lead_id: UUID) -> asyncpg.Record:
+    """The lead locked for writing, with what scoring reads: its cycle's activities and the active model."""
+    await connection.execute(_LOCK, str(lead_id))
+    lead = await connection.fetchrow(_LOCKED_LEAD, lead_id)
+    await connection.fetch(_CYCLE_ACTIVITIES, lead_id)
+    await connection.fetchval(_ACTIVE_MODEL)
+    return lead
+
+
 async def record_activity(connection: asyncpg.Connection, lead_id: UUID, kind: str, actor: str) -> Written:
     """One activity: the score moves; an immediate-hot one takes the lead to MQL in two steps."""
     rule, points, hot = RULES[kind]
     now = datetime.now(UTC)
     async with connection.transaction():
-        await connection.execute(_LOCK, str(lead_id))
-        lead = await connection.fetchrow(_LOCKED_LEAD, lead_id)
+        lead = await _locked(connection, lead_id)
         breakdown = _tally(lead["score_breakdown"], rule, points, kind, now)
         score, stage, version = (
             sum(c["points"] for c in breakdown),
@@ -148,8 +161,7 @@ async def recycle(connection: asyncpg.Connection, lead_id: UUID, reason: str, ac
     """RECYCLE: a new nurture cycle, behaviour points forgotten."""
     now = datetime.now(UTC)
     async with connection.transaction():
-        await connection.execute(_LOCK, str(lead_id))
-        lead = await connection.fetchrow(_LOCKED_LEAD, lead_id)
+        lead = await _locked(connection, lead_id)
         breakdown = [c for c in lead["score_breakdown"] if not c["behaviour"]]
         score, version = sum(c["points"] for c in breakdown), lead["version"] + 1
         temperature = _temperature(score, False)

@@ -6,6 +6,7 @@ from typing import Any
 import httpx
 import pytest
 
+from leadcycle.domain.model_use_cases import ScoringModelUseCases
 from leadcycle.domain.use_cases import LeadUseCases
 from leadcycle.graph.app import create_app, utc_now
 from leadcycle.graph.context import Context, Services
@@ -20,7 +21,13 @@ PIPELINE = "{ pipeline { total } }"
 
 async def _execute_in_process(settings: Settings, query: str, engine_url: str) -> Any:
     engine = create_engine(engine_url)
-    services = Services(engine=engine, leads=LeadUseCases(unit_of_work_factory(engine), utc_now), feed=None)  # type: ignore[arg-type]
+    factory = unit_of_work_factory(engine)
+    services = Services(  # type: ignore[arg-type]
+        engine=engine,
+        leads=LeadUseCases(factory, utc_now),
+        feed=None,
+        scoring=ScoringModelUseCases(factory, utc_now),
+    )
     try:
         context = Context(request=None, response=None, services=services, actor="test")  # type: ignore[arg-type]
         return await build_schema(settings).execute(query, context_value=context)

@@ -12,6 +12,7 @@ import asyncpg
 import httpx
 import pytest
 
+from leadcycle.domain.model_use_cases import ScoringModelUseCases
 from leadcycle.domain.use_cases import LeadUseCases
 from leadcycle.graph.app import utc_now
 from leadcycle.graph.context import Context, Services
@@ -185,8 +186,9 @@ class TestUnexpectedErrors:
         self, caplog: pytest.LogCaptureFixture
     ) -> None:
         engine = create_engine("postgresql://postgres@127.0.0.1:9/nowhere")
-        leads = LeadUseCases(unit_of_work_factory(engine), utc_now)
-        services = Services(engine=engine, leads=leads, feed=ChangeFeed("postgresql://unused"))
+        factory = unit_of_work_factory(engine)
+        leads, scoring = LeadUseCases(factory, utc_now), ScoringModelUseCases(factory, utc_now)
+        services = Services(engine=engine, leads=leads, feed=ChangeFeed("postgresql://unused"), scoring=scoring)
         context = Context(request=None, response=None, services=services, actor="test")  # type: ignore[arg-type]
         try:
             with caplog.at_level(logging.ERROR, logger="leadcycle.graph"):

@@ -19,6 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from leadcycle.domain.commands import CreateLead, RecordActivity
 from leadcycle.domain.model import Company, Contact
+from leadcycle.domain.model_use_cases import ScoringModelUseCases
+from leadcycle.domain.stages import LeadEvent
 from leadcycle.domain.use_cases import LeadUseCases
 from leadcycle.graph.context import Context, Services
 from leadcycle.graph.schema import build_schema
@@ -87,7 +89,8 @@ async def read_page(
     schema: strawberry.Schema, engine: AsyncEngine, use_cases: LeadUseCases, source: str
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """The page's nodes, and the statements it took (a fresh context, as for each request)."""
-    services = Services(engine=engine, leads=use_cases, feed=None)  # type: ignore[arg-type]
+    scoring = ScoringModelUseCases(unit_of_work_factory(engine), utc_now)
+    services = Services(engine=engine, leads=use_cases, feed=None, scoring=scoring)  # type: ignore[arg-type]
     context = Context(request=None, response=None, services=services, actor="test")  # type: ignore[arg-type]
     with statements_sent(engine) as sent:
         result = await schema.execute(PAGE, variable_values={"sources": [source]}, context_value=context)
@@ -101,7 +104,7 @@ def assert_complete(nodes: list[dict[str, Any]], count: int) -> None:
     for node in nodes:
         assert [a["kind"] for a in node["activities"]] == list(reversed(ACTIVITIES))
         assert {"created", "activity", "score"} <= {entry["kind"] for entry in node["timeline"]}
-        assert len(node["availableTransitions"]) == 7
+        assert len(node["availableTransitions"]) == len(LeadEvent)
 
 
 class TestLeadPageCost:

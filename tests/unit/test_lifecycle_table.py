@@ -46,20 +46,21 @@ EVENTS = (
     LeadEvent.WIN,
     LeadEvent.LOSE,
     LeadEvent.RECYCLE,
+    LeadEvent.COOL,
 )
 # Guards failing for a lead that fails every guard (score 0, no hot signal, BANT unknown) when the
 # request supplies neither a reason nor a loss reason.
 # fmt: off
 FAILING = {
-    #                   WARM   MARK_HOT QUALIFY OPEN_OPP WIN  LOSE   RECYCLE
-    Stage.COLD:        (W,     H,       N + B,  N,       N,   N + L, N + R),
-    Stage.WARM:        (N + W, H,       N + B,  N,       N,   N + L, N + R),
-    Stage.MQL:         (N + W, N + H,   B,      N,       N,   N + L, R),
-    Stage.SQL:         (N + W, N + H,   N + B,  OK,      N,   N + L, R),
-    Stage.OPPORTUNITY: (N + W, N + H,   N + B,  N,       OK,  L,     R),
-    Stage.WON:         (N + W, N + H,   N + B,  N,       N,   N + L, N + R),
-    Stage.LOST:        (N + W, N + H,   N + B,  N,       N,   N + L, R),
-    Stage.RECYCLED:    (W,     H,       N + B,  N,       N,   N + L, N + R),
+    #                   WARM   MARK_HOT QUALIFY OPEN_OPP WIN  LOSE   RECYCLE COOL
+    Stage.COLD:        (W,     H,       N + B,  N,       N,   N + L, N + R,  N),
+    Stage.WARM:        (N + W, H,       N + B,  N,       N,   N + L, N + R,  OK),
+    Stage.MQL:         (N + W, N + H,   B,      N,       N,   N + L, R,      N),
+    Stage.SQL:         (N + W, N + H,   N + B,  OK,      N,   N + L, R,      N),
+    Stage.OPPORTUNITY: (N + W, N + H,   N + B,  N,       OK,  L,     R,      N),
+    Stage.WON:         (N + W, N + H,   N + B,  N,       N,   N + L, N + R,  N),
+    Stage.LOST:        (N + W, N + H,   N + B,  N,       N,   N + L, R,      N),
+    Stage.RECYCLED:    (W,     H,       N + B,  N,       N,   N + L, N + R,  N),
 }
 # fmt: on
 TARGET = {
@@ -70,6 +71,7 @@ TARGET = {
     LeadEvent.WIN: Stage.WON,
     LeadEvent.LOSE: Stage.LOST,
     LeadEvent.RECYCLE: Stage.RECYCLED,
+    LeadEvent.COOL: Stage.COLD,
 }
 CELLS = [
     pytest.param(stage, event, guards, id=f"{stage.name}-{event.name}")
@@ -115,7 +117,7 @@ def names(failures: list) -> list[str]:
 def test_the_table_covers_every_stage_and_event() -> None:
     assert set(FAILING) == set(Stage)
     assert set(EVENTS) == set(LeadEvent)
-    assert len(CELLS) == 56
+    assert len(CELLS) == 64
 
 
 class TestBlockers:

@@ -32,7 +32,7 @@ def a_lead(
 
 def record(lead: Lead, kind: str, *, at: datetime = NOW, properties: dict[str, Any] | None = None) -> Activity:
     """Score one activity and settle the lead, as a use case does."""
-    activity = score_activity(lead, MODEL, kind, at, properties or {})
+    activity = score_activity(lead, MODEL, kind, at, properties or {}, NOW)
     rescore(lead, MODEL, NOW)
     return activity
 

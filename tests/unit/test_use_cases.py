@@ -53,6 +53,20 @@ class TestCreateLead:
             "to": "WARM",
             "rule": "score.warm_threshold",
             "requestedBy": "alice",
+            "modelVersion": 1,
+            "score": {
+                "value": 20,
+                "temperature": "WARM",
+                "modelVersion": 1,
+                "breakdown": [
+                    {"rule": "contact.decision_maker", "points": 10, "reason": "The contact is a decision maker"},
+                    {
+                        "rule": "company.employees_1000_plus",
+                        "points": 10,
+                        "reason": "The company has 1,000 employees or more",
+                    },
+                ],
+            },
         }
         assert [c.to_stage for c in h.db.changes(lead.id)] == [Stage.WARM]
 

@@ -7,6 +7,7 @@ leaves the store exactly as it was.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,12 +20,19 @@ from leadcycle.domain.commands import CreateLead, RecordActivity
 from leadcycle.domain.lifecycle import Policy
 from leadcycle.domain.model import Activity, Bant, Company, Contact, HistoryEntry, Lead
 from leadcycle.domain.ports import LeadChange, StoredKey
+from leadcycle.domain.rules import ScoringModel
 from leadcycle.domain.scoring import rescore
+from leadcycle.domain.scoring_models import ModelStatus, StoredModel
 from leadcycle.domain.stages import Stage
 from leadcycle.domain.use_cases import LeadUseCases
 
 NOTHING_KNOWN = Bant()
 START = datetime(2025, 6, 2, 1, 0, tzinfo=UTC)
+
+
+def active_model(model: ScoringModel) -> dict[int, StoredModel]:
+    """The stored models of a database where `model` is the only one, and active."""
+    return {model.version: StoredModel(model, ModelStatus.ACTIVE, None, START, "system", START, "system")}
 
 
 @dataclass
@@ -34,6 +42,7 @@ class StoredState:
     activities: dict[UUID, list[Activity]] = field(default_factory=dict)
     changes: list[tuple[UUID, LeadChange, Lead]] = field(default_factory=list)
     keys: dict[tuple[str, str], StoredKey] = field(default_factory=dict)
+    models: dict[int, StoredModel] = field(default_factory=lambda: active_model(Policy().scoring))
 
     def copy(self) -> StoredState:
         return StoredState(
@@ -42,6 +51,7 @@ class StoredState:
             activities={i: list(entries) for i, entries in self.activities.items()},
             changes=list(self.changes),
             keys=dict(self.keys),
+            models=dict(self.models),
         )
 
 
@@ -107,17 +117,49 @@ class FakeIdempotencyKeys:
         return {key: earlier for key, earlier in stored.items() if earlier is not None}
 
 
+class FakeScoringModels:
+    def __init__(self, work: StoredState) -> None:
+        self._work = work
+
+    async def active(self) -> ScoringModel:
+        return next(m.model for m in self._work.models.values() if m.status is ModelStatus.ACTIVE)
+
+    async def get(self, version: int) -> StoredModel | None:
+        return self._work.models.get(version)
+
+    async def lock(self, version: int) -> StoredModel | None:
+        return await self.get(version)
+
+    async def newest(self, first: int) -> list[StoredModel]:
+        return sorted(self._work.models.values(), key=lambda m: -m.version)[:first]
+
+    async def add_draft(self, model: ScoringModel, note: str | None, actor: str, at: datetime) -> StoredModel:
+        version = max(self._work.models, default=0) + 1
+        stored = StoredModel(dataclasses.replace(model, version=version), ModelStatus.DRAFT, note, at, actor)
+        self._work.models[version] = stored
+        return stored
+
+    async def activate(self, version: int, actor: str, at: datetime) -> None:
+        for number, stored in list(self._work.models.items()):
+            if stored.status is ModelStatus.ACTIVE:
+                self._work.models[number] = dataclasses.replace(stored, status=ModelStatus.RETIRED)
+        activated = dataclasses.replace(self._work.models[version], status=ModelStatus.ACTIVE)
+        self._work.models[version] = dataclasses.replace(activated, activated_at=at, activated_by=actor)
+
+
 class FakeUnitOfWork:
     def __init__(self, database: FakeDatabase) -> None:
         self._database = database
         self._work = StoredState()
         self.leads = FakeLeadRepository(self._work)
         self.idempotency = FakeIdempotencyKeys(self._work)
+        self.scoring_models = FakeScoringModels(self._work)
 
     async def __aenter__(self) -> Self:
         self._work = self._database.state.copy()
         self.leads = FakeLeadRepository(self._work)
         self.idempotency = FakeIdempotencyKeys(self._work)
+        self.scoring_models = FakeScoringModels(self._work)
         return self
 
     async def __aexit__(
@@ -156,6 +198,7 @@ class Harness:
 
 def harness(policy: Policy | None = None) -> Harness:
     db, clock = FakeDatabase(), FixedClock()
+    db.state.models = active_model((policy or Policy()).scoring)
     ids = (UUID(int=n) for n in itertools.count(1))
     cases = LeadUseCases(lambda: FakeUnitOfWork(db), clock, policy, new_id=lambda: next(ids))
     return Harness(cases, db, clock)

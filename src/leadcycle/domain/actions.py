@@ -28,7 +28,8 @@ from leadcycle.domain.commands import (
 from leadcycle.domain.errors import InvalidInput
 from leadcycle.domain.lifecycle import Policy, TransitionRequest, fire
 from leadcycle.domain.model import BANT_CRITERIA, BantCriterion, Company, Contact, HistoryEntry, Lead
-from leadcycle.domain.scoring import ScoringModel, score_activity
+from leadcycle.domain.rules import ScoringModel
+from leadcycle.domain.scoring import score_activity
 from leadcycle.domain.stages import ChangeKind, LeadEvent, SalesVerdict, Stage
 
 FUTURE_LEEWAY_SECONDS = 5 * 60
@@ -155,7 +156,7 @@ def validate_activity(command: RecordActivity, now: datetime) -> NewActivity:
 
 
 def record_activity(lead: Lead, new: NewActivity, model: ScoringModel, actor: str, now: datetime) -> ChangeKind:
-    activity = score_activity(lead, model, new.kind, new.occurred_at, new.properties)
+    activity = score_activity(lead, model, new.kind, new.occurred_at, new.properties, now)
     data = {
         "kind": activity.kind,
         "occurredAt": activity.occurred_at.isoformat(),

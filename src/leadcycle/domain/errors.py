@@ -27,6 +27,17 @@ class InvalidInput(DomainError):
         self.field = field
 
 
+class ModelRejected(InvalidInput):
+    """A scoring model document with problems: the first one as field and message, all in `problems`."""
+
+    def __init__(self, problems: list[InvalidInput]) -> None:
+        first = problems[0] if problems else InvalidInput("definition", "The scoring model is incomplete")
+        others = len(problems) - 1
+        more = f" (and {others} more problem{'s' if others > 1 else ''})" if others else ""
+        super().__init__(first.field, first.message + more)
+        self.problems = problems or [first]
+
+
 class KeyReused(InvalidInput):
     def __init__(self) -> None:
         super().__init__(

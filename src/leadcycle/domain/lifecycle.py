@@ -17,7 +17,8 @@ from transitions import EventData, Machine
 from leadcycle.domain.bant import BantPolicy
 from leadcycle.domain.errors import GuardFailure, TransitionRefused
 from leadcycle.domain.model import HistoryEntry, Lead
-from leadcycle.domain.scoring import DEFAULT_SCORING_MODEL, ScoringModel, rescore, start_new_cycle
+from leadcycle.domain.rules import ScoringModel
+from leadcycle.domain.scoring import DEFAULT_SCORING_MODEL, rescore, start_new_cycle
 from leadcycle.domain.stages import LeadEvent, LossReason, Stage
 
 SYSTEM_ACTOR = "system"
@@ -40,11 +41,16 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition(E.WIN, (S.OPPORTUNITY,), S.WON),
     Transition(E.LOSE, (S.OPPORTUNITY,), S.LOST, ("loss_reason.required",)),
     Transition(E.RECYCLE, (S.MQL, S.SQL, S.OPPORTUNITY, S.LOST), S.RECYCLED, ("reason.required",)),
+    Transition(E.COOL, (S.WARM,), S.COLD),
 )
 TRANSITION_OF = {t.event: t for t in TRANSITIONS}
 
-# Events the score fires by itself, in the order tried: those leaving only nurture stages.
-AUTOMATIC_EVENTS = tuple(t.event for t in TRANSITIONS if all(s.advances_automatically() for s in t.sources))
+# Events the score fires by itself after a change, in the order tried: those leaving only nurture
+# stages for a later one. Cooling back to COLD is not among them: only time (decay) and a new model
+# cool a lead (`cool_down`).
+AUTOMATIC_EVENTS = tuple(
+    t.event for t in TRANSITIONS if all(s.advances_automatically() for s in t.sources) and t.target is not S.COLD
+)
 
 
 @dataclass(frozen=True)
@@ -176,10 +182,26 @@ def fire(
     if failures:
         raise TransitionRefused(event, lead.stage, failures)
     from_stage = lead.stage
-    details = {"event": event.value, "from": from_stage.value, "to": TRANSITION_OF[event].target.value}
+    target = TRANSITION_OF[event].target.value
+    details: dict[str, Any] = {
+        "event": event.value,
+        "from": from_stage.value,
+        "to": target,
+        "score": score_snapshot(lead),
+    }
     details |= {k: v for k, v in (("reason", request.reason), ("lossReason", _value(request.loss_reason))) if v}
     MACHINE.events[event.value].trigger(lead, actor=actor, at=now, data=details | (data or {}))
     _enter(lead, request, policy, now)
+
+
+def score_snapshot(lead: Lead) -> dict[str, Any]:
+    """The score as it stands and the rules that produced it, kept with a transition for later audits."""
+    return {
+        "value": lead.score,
+        "temperature": lead.temperature.value,
+        "modelVersion": lead.scoring_model_version,
+        "breakdown": [{"rule": c.rule, "points": c.points, "reason": c.reason} for c in lead.breakdown],
+    }
 
 
 def _value(reason: LossReason | None) -> str | None:
@@ -212,8 +234,24 @@ def advance_automatically(lead: Lead, policy: Policy, *, requested_by: str, now:
             policy,
             actor=SYSTEM_ACTOR,
             now=now,
-            data={"rule": cause, "requestedBy": requested_by},
+            data={"rule": cause, "requestedBy": requested_by, "modelVersion": policy.scoring.version},
         )
+
+
+def cool_down(lead: Lead, policy: Policy, *, requested_by: str, now: datetime) -> None:
+    """Move a WARM lead whose score fell below the warm threshold back to COLD (a system COOL).
+
+    COOL itself has no guard (marketing may cool a lead by hand); this is the system's reason to
+    fire it. MQL and later stages are never demoted: their temperature alone tells sales they cool.
+    """
+    cooled = lead.score < policy.scoring.warm_threshold and lead.hot_signal is None
+    if lead.stage is Stage.WARM and cooled:
+        data = {
+            "rule": "score.below_warm_threshold",
+            "requestedBy": requested_by,
+            "modelVersion": policy.scoring.version,
+        }
+        fire(lead, LeadEvent.COOL, policy, actor=SYSTEM_ACTOR, now=now, data=data)
 
 
 def _cause(lead: Lead, event: LeadEvent, policy: Policy) -> str:

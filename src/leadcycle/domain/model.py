@@ -119,6 +119,10 @@ class Lead:
     reached_mql_at: datetime | None = None
     reached_opportunity_at: datetime | None = None
     breakdown: tuple[ScoreContribution, ...] = ()
+    scoring_model_version: int = 1  # the model version that produced score, breakdown and temperature
+    review_at: datetime | None = None  # when time alone would next change the temperature (decay.py)
+    # The current cycle's activities that scoring reads; loaded only with a lead locked for writing.
+    cycle_activities: tuple[Activity, ...] = field(default=(), compare=False)
     new_activities: list[Activity] = field(default_factory=list, compare=False)
     new_history: list[HistoryEntry] = field(default_factory=list, compare=False)
 
@@ -126,6 +130,11 @@ class Lead:
         self.updated_at = self.updated_at or self.created_at
         self.stage_changed_at = self.stage_changed_at or self.created_at
         self.cycle_started_at = self.cycle_started_at or self.created_at
+
+    @property
+    def going_cold(self) -> bool:
+        """An MQL whose temperature fell below HOT (decay, a new model): it is never demoted, so sales should know."""
+        return self.stage is Stage.MQL and self.temperature is not Temperature.HOT
 
     def record(self, entry: HistoryEntry) -> None:
         """Add a line to the timeline, written with the lead's next save."""

@@ -10,6 +10,8 @@ from typing import Protocol, Self
 from uuid import UUID
 
 from leadcycle.domain.model import Lead
+from leadcycle.domain.rules import ScoringModel
+from leadcycle.domain.scoring_models import RescoringRun, StoredModel
 from leadcycle.domain.stages import ChangeKind, Stage
 
 
@@ -43,6 +45,15 @@ class LeadRepository(Protocol):
     async def save(self, lead: Lead, change: LeadChange) -> None:
         """Write a locked lead back with its pending activities and history."""
 
+    async def page_for_scoring(self, after: UUID | None, first: int) -> list[Lead]:
+        """Up to `first` leads after `after` in id order, with their current cycle's activities; no locks."""
+
+    async def mark_scored(self, lead: Lead) -> None:
+        """Record the model version and review time of a locked lead rescoring left unchanged (no new version)."""
+
+    async def due_for_review(self, now: datetime, first: int) -> list[UUID]:
+        """Up to `first` leads whose `review_at` is at or before `now`, longest overdue first."""
+
     async def save_all(self, steps: Sequence[tuple[Lead, LeadChange]]) -> None:
         """Write a locked lead back through successive changes, one version apart.
 
@@ -66,6 +77,50 @@ class IdempotencyKeys(Protocol):
         """
 
 
+class ScoringModels(Protocol):
+    """Storage of scoring model versions."""
+
+    async def active(self) -> ScoringModel:
+        """The model in force."""
+
+    async def get(self, version: int) -> StoredModel | None:
+        """One version, or None."""
+
+    async def lock(self, version: int) -> StoredModel | None:
+        """One version, with activations serialised until the unit of work ends."""
+
+    async def newest(self, first: int) -> list[StoredModel]:
+        """The `first` newest versions, newest first."""
+
+    async def add_draft(self, model: ScoringModel, note: str | None, actor: str, at: datetime) -> StoredModel:
+        """Store `model` as a draft under the next version number (its own `version` is ignored)."""
+
+    async def activate(self, version: int, actor: str, at: datetime) -> None:
+        """Make `version` the one active model and retire the one in force (under `lock`)."""
+
+
+class RescoringRuns(Protocol):
+    """Progress of rescoring after activations."""
+
+    async def start(self, model_version: int, actor: str, at: datetime) -> RescoringRun:
+        """Begin a run for the just activated version; a run still going is superseded."""
+
+    async def running(self) -> RescoringRun | None:
+        """The run in progress, if any."""
+
+    async def pending(self, model_version: int, first: int) -> list[UUID]:
+        """Up to `first` leads not yet scored by `model_version`."""
+
+    async def count(self, run_id: int, *, changed: bool) -> None:
+        """Count one more lead rescored (and changed) by the run."""
+
+    async def finish(self, run_id: int, at: datetime) -> None:
+        """Mark the run done."""
+
+    async def latest(self, model_version: int) -> RescoringRun | None:
+        """The newest run of a version."""
+
+
 class UnitOfWork(Protocol):
     """One transaction: leaving the block without `commit()` rolls everything back."""
 
@@ -74,6 +129,12 @@ class UnitOfWork(Protocol):
 
     @property
     def idempotency(self) -> IdempotencyKeys: ...
+
+    @property
+    def scoring_models(self) -> ScoringModels: ...
+
+    @property
+    def rescoring(self) -> RescoringRuns: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -1,87 +1,36 @@
-"""Scoring: rules over behaviour and attributes, explainable line by line.
+"""Scoring: a pure function of (model, the lead's attributes, the current cycle's activities, now).
 
-The default model is data; a later version stores models in the database. Score and
-temperature follow SEMANTICS.md: attribute points are recomputed at every change, behaviour
-points count for the activities of the current nurture cycle only.
+`evaluate` is that function; it explains itself with one breakdown line per contributing rule.
+The use cases keep the current cycle's activities on the locked lead (`Lead.cycle_activities`),
+so recording an activity appends one and evaluates again. Score and temperature follow
+SEMANTICS.md: attribute points are recomputed at every change, behaviour points count for the
+activities of the current nurture cycle only. Rounding is described in docs/semantics.md.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import date, datetime
-from decimal import Decimal
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from leadcycle.domain.model import Activity, Lead, ScoreContribution
+from leadcycle.domain.rules import ActivityRule, AttributeRule, Condition, Op, ScoringModel
 from leadcycle.domain.stages import Temperature
 
-
-@dataclass(frozen=True)
-class ActivityRule:
-    """Points for each activity of `kind` whose properties include every pair in `when`."""
-
-    kind: str
-    points: int
-    immediate_hot: bool = False
-    when: Mapping[str, str] = field(default_factory=dict)
-
-    @property
-    def name(self) -> str:
-        qualifiers = "".join(f".{value}" for value in self.when.values())
-        return f"activity.{self.kind}{qualifiers}"
-
-    @property
-    def label(self) -> str:
-        qualifiers = ", ".join(f"{key} {value}" for key, value in self.when.items())
-        return f"{self.kind} ({qualifiers})" if qualifiers else self.kind
-
-    @property
-    def description(self) -> str:
-        return f"Each {self.label}"
-
-    def matches(self, kind: str, properties: Mapping[str, Any]) -> bool:
-        return kind == self.kind and all(properties.get(k) == v for k, v in self.when.items())
+SECONDS_PER_DAY = 86_400
 
 
-@dataclass(frozen=True)
-class AttributeRule:
-    """Points while `holds(lead, now)` is true of the lead's company, contact or BANT."""
-
-    name: str
-    description: str
-    points: int
-    holds: Callable[[Lead, datetime], bool]
+def _activity(kind: str, points: int, *, immediate_hot: bool = False, **when: str) -> ActivityRule:
+    qualifiers = "".join(f".{value}" for value in when.values())
+    conditions = tuple(Condition(key, Op.EQ, value) for key, value in when.items())
+    return ActivityRule(f"activity.{kind}{qualifiers}", kind, points, conditions, immediate_hot=immediate_hot)
 
 
-@dataclass(frozen=True)
-class ScoringModel:
-    version: int
-    warm_threshold: int
-    hot_threshold: int
-    activity_rules: tuple[ActivityRule, ...]
-    attribute_rules: tuple[AttributeRule, ...]
-
-    def rule_for(self, kind: str, properties: Mapping[str, Any]) -> ActivityRule | None:
-        """The first activity rule matching, or None for kinds that score nothing."""
-        return next((r for r in self.activity_rules if r.matches(kind, properties)), None)
-
-
-def _a_year_after(day: date) -> date:
-    """The same calendar date next year (29 February becomes 28 February)."""
-    try:
-        return day.replace(year=day.year + 1)
-    except ValueError:
-        return day.replace(year=day.year + 1, day=28)
-
-
-def _target_date_over_a_year_away(lead: Lead, now: datetime) -> bool:
-    target = lead.bant.target_date
-    return target is not None and target > _a_year_after(now.date())
-
-
-def _at_least(value: int | Decimal | None, minimum: int) -> bool:
-    return value is not None and value >= minimum
+def _attribute(name: str, description: str, points: int, subject: str, op: Op, value: Any) -> AttributeRule:
+    return AttributeRule(name, points, (Condition(subject, op, value),), description)
 
 
 _IMMEDIATE_HOT = ("quote_request", "demo_request", "trial_signup", "consultation_request")
@@ -90,92 +39,170 @@ DEFAULT_SCORING_MODEL = ScoringModel(
     version=1,
     warm_threshold=20,
     hot_threshold=50,
-    activity_rules=(
-        ActivityRule("email_open", 1),
-        ActivityRule("email_click", 3),
-        ActivityRule("web_visit", 1),
-        ActivityRule("pricing_page_view", 5),
-        ActivityRule("document_download", 5),
-        ActivityRule("webinar_attended", 10),
-        ActivityRule("inquiry", 15),
-        *(ActivityRule(kind, 20, immediate_hot=True) for kind in _IMMEDIATE_HOT),
-        ActivityRule("survey_answer", 20, immediate_hot=True, when={"intent": "buy_now"}),
-    ),
-    attribute_rules=(
-        AttributeRule(
+    half_life_days=None,
+    rules=(
+        _activity("email_open", 1),
+        _activity("email_click", 3),
+        _activity("web_visit", 1),
+        _activity("pricing_page_view", 5),
+        _activity("document_download", 5),
+        _activity("webinar_attended", 10),
+        _activity("inquiry", 15),
+        *(_activity(kind, 20, immediate_hot=True) for kind in _IMMEDIATE_HOT),
+        _activity("survey_answer", 20, immediate_hot=True, intent="buy_now"),
+        _attribute(
             "contact.decision_maker",
             "The contact is a decision maker",
             10,
-            lambda lead, _now: lead.contact.is_decision_maker,
+            "contact.isDecisionMaker",
+            Op.EQ,
+            True,
         ),
-        AttributeRule(
+        _attribute(
             "company.employees_1000_plus",
             "The company has 1,000 employees or more",
             10,
-            lambda lead, _now: _at_least(lead.company.employee_count, 1000),
+            "company.employeeCount",
+            Op.GTE,
+            Decimal(1000),
         ),
-        AttributeRule(
+        _attribute(
             "company.capital_50b_jpy_plus",
             "The company's capital is 50 billion JPY or more",
             10,
-            lambda lead, _now: _at_least(lead.company.capital, 50_000_000_000),
+            "company.capital",
+            Op.GTE,
+            Decimal(50_000_000_000),
         ),
-        AttributeRule(
+        _attribute(
             "bant.target_date_over_a_year",
             "The target date is more than a year away",
             -10,
-            _target_date_over_a_year_away,
+            "bant.targetDate",
+            Op.MONTHS_AWAY_OVER,
+            12,
         ),
     ),
 )
 
 
-def score_activity(
-    lead: Lead, model: ScoringModel, kind: str, occurred_at: datetime, properties: dict[str, Any]
-) -> Activity:
-    """Record an activity's behaviour points on the lead.
+@dataclass(frozen=True)
+class Evaluation:
+    """What a model makes of a lead at one moment: the score, its explanation, the hot signal."""
 
-    An activity that occurred before the current cycle began (after a RECYCLE) belongs to an
-    earlier cycle and earns nothing; the first cycle takes everything up to the first recycle,
-    including what happened just before the lead was created.
+    score: int
+    breakdown: tuple[ScoreContribution, ...]
+    hot_signal: str | None
+
+
+def evaluate(model: ScoringModel, lead: Lead, activities: Sequence[Activity], now: datetime) -> Evaluation:
+    """Score `lead` under `model` at `now`, from its attributes and the current cycle's `activities`.
+
+    Pure and independent of the order of `activities`. `lead.breakdown` only supplies when each
+    attribute rule started to contribute (its line's `at`).
+    """
+    by_kind: dict[str, list[Activity]] = {}
+    for activity in activities:
+        by_kind.setdefault(activity.kind, []).append(activity)
+    behaviour = [
+        _behaviour_line(rule, by_kind.get(rule.kind, ()), model.half_life_days, now) for rule in model.activity_rules
+    ]
+    hot_signal = next(
+        (rule.name for rule, line in zip(model.activity_rules, behaviour, strict=True) if rule.immediate_hot and line),
+        None,
+    )
+    lines = tuple(line for line in behaviour if line and line.points) + _attributes(lead, model, now)
+    return Evaluation(sum(line.points for line in lines), lines, hot_signal)
+
+
+def _behaviour_line(
+    rule: ActivityRule, activities: Sequence[Activity], half_life_days: int | None, now: datetime
+) -> ScoreContribution | None:
+    """The rule's line over the activities it counts, or None when it counts none."""
+    counted = [a for a in activities if rule.matches(a.kind, a.properties, now)]
+    if rule.window is not None:
+        since = now - timedelta(days=rule.window.days)
+        counted = [a for a in counted if a.occurred_at > since]
+    if not counted or len(counted) < (rule.window.at_least if rule.window else 1):
+        return None
+    weight = math.fsum(_fade(a.occurred_at, now, half_life_days) for a in counted)
+    total = rule.points * weight
+    capped = total if rule.cap is None else max(-rule.cap, min(rule.cap, total))
+    points = round_points(capped)
+    reason = f"{len(counted)} x {rule.label}"
+    reason += f" in the last {rule.window.days} days" if rule.window else ""
+    reason += f" at {rule.points:+d}"
+    reason += f", faded to {round_points(total):+d} (half-life {half_life_days} days)" if half_life_days else ""
+    reason += f", capped at {points:+d}" if capped != total else ""
+    at = max(a.occurred_at for a in counted)
+    return ScoreContribution(rule.name, points, reason, at, count=len(counted), behaviour=True)
+
+
+def _fade(occurred_at: datetime, now: datetime, half_life_days: int | None) -> float:
+    """What one point earned at `occurred_at` is worth at `now`: 2^(-age / half-life)."""
+    if half_life_days is None:
+        return 1.0
+    age_days = max(0.0, (now - occurred_at).total_seconds() / SECONDS_PER_DAY)
+    return float(2 ** (-age_days / half_life_days))
+
+
+def round_points(value: float) -> int:
+    """Points as clients see them: the nearest whole number, halves away from zero."""
+    return int(Decimal(value).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def _attributes(lead: Lead, model: ScoringModel, now: datetime) -> tuple[ScoreContribution, ...]:
+    since = {c.rule: c.at for c in lead.breakdown if not c.behaviour}
+    return tuple(
+        ScoreContribution(rule.name, rule.points, rule.explanation, since.get(rule.name, now))
+        for rule in model.attribute_rules
+        if rule.points and rule.holds(lead, now)
+    )
+
+
+def counts_in_cycle(lead: Lead, occurred_at: datetime) -> bool:
+    """Whether an activity that occurred at `occurred_at` belongs to the lead's current cycle.
+
+    The first cycle takes everything up to the first recycle, including what happened just
+    before the lead was created; later cycles start when the lead entered RECYCLED.
     """
     assert lead.cycle_started_at is not None
-    rule = model.rule_for(kind, properties)
-    counts = rule is not None and (lead.cycle == 1 or occurred_at >= lead.cycle_started_at)
+    return lead.cycle == 1 or occurred_at >= lead.cycle_started_at
+
+
+def score_activity(
+    lead: Lead, model: ScoringModel, kind: str, occurred_at: datetime, properties: dict[str, Any], now: datetime
+) -> Activity:
+    """Record an activity on the lead, with the points it added to the score at `now`.
+
+    An activity of an earlier cycle (back-dated before the current cycle began) earns nothing.
+    """
+    counts = counts_in_cycle(lead, occurred_at)
+    rules = [r for r in model.activity_rules if r.matches(kind, properties, now)] if counts else []
     activity = Activity(
-        kind=kind,
-        occurred_at=occurred_at,
-        properties=properties,
-        points=rule.points if rule is not None and counts else 0,
-        cycle=lead.cycle,
-        rule=rule.name if rule is not None and counts else None,
+        kind, occurred_at, properties, points=0, cycle=lead.cycle, rule=rules[0].name if rules else None
     )
-    if rule is not None and counts:
-        lead.breakdown = _tally(lead.breakdown, rule, occurred_at)
-        if rule.immediate_hot:
-            lead.hot_signal = rule.name
+    if counts:
+        same_kind = [a for a in lead.cycle_activities if a.kind == kind]
+        before = _points(rules, same_kind, model.half_life_days, now)
+        added = _points(rules, [*same_kind, activity], model.half_life_days, now) - before
+        lead.cycle_activities = (*lead.cycle_activities, activity)
+        activity = Activity(kind, occurred_at, properties, added, lead.cycle, activity.rule)
     lead.new_activities.append(activity)
     return activity
 
 
-def _tally(breakdown: tuple[ScoreContribution, ...], rule: ActivityRule, at: datetime) -> tuple[ScoreContribution, ...]:
-    previous = next((c for c in breakdown if c.rule == rule.name), None)
-    count = previous.count + 1 if previous else 1
-    updated = ScoreContribution(
-        rule=rule.name,
-        points=rule.points * count,
-        reason=f"{count} x {rule.label} at {rule.points:+d}",
-        at=max(at, previous.at) if previous else at,
-        count=count,
-        behaviour=True,
-    )
-    return (*(c for c in breakdown if c.rule != rule.name), updated)
+def _points(rules: Sequence[ActivityRule], activities: Sequence[Activity], half_life: int | None, now: datetime) -> int:
+    """What `rules` make of `activities` (all of their kind) at `now`: only they change when one is added."""
+    lines = (_behaviour_line(rule, activities, half_life, now) for rule in rules)
+    return sum(line.points for line in lines if line)
 
 
 def rescore(lead: Lead, model: ScoringModel, now: datetime) -> None:
-    """Recompute attribute points, the score and the temperature from what the lead holds now."""
-    lead.breakdown = _behaviour(lead.breakdown) + _attributes(lead, model, now)
-    lead.score = sum(c.points for c in lead.breakdown)
+    """Evaluate the lead at `now` and store the score, breakdown, hot signal and temperature."""
+    evaluation = evaluate(model, lead, lead.cycle_activities, now)
+    lead.breakdown, lead.score, lead.hot_signal = evaluation.breakdown, evaluation.score, evaluation.hot_signal
+    lead.scoring_model_version = model.version
     lead.temperature = temperature(lead.score, lead.hot_signal is not None, model)
 
 
@@ -183,6 +210,7 @@ def start_new_cycle(lead: Lead, now: datetime) -> None:
     """Forget the behaviour of earlier cycles; it stays in the history but no longer counts."""
     lead.cycle += 1
     lead.cycle_started_at = now
+    lead.cycle_activities = ()
     lead.hot_signal = None
     lead.breakdown = tuple(c for c in lead.breakdown if not c.behaviour)
 
@@ -193,16 +221,3 @@ def temperature(score: int, hot_signal: bool, model: ScoringModel) -> Temperatur
     if score >= model.warm_threshold:
         return Temperature.WARM
     return Temperature.COLD
-
-
-def _behaviour(breakdown: tuple[ScoreContribution, ...]) -> tuple[ScoreContribution, ...]:
-    return tuple(c for c in breakdown if c.behaviour)
-
-
-def _attributes(lead: Lead, model: ScoringModel, now: datetime) -> tuple[ScoreContribution, ...]:
-    since = {c.rule: c.at for c in lead.breakdown if not c.behaviour}
-    return tuple(
-        ScoreContribution(rule.name, rule.points, rule.description, since.get(rule.name, now))
-        for rule in model.attribute_rules
-        if rule.holds(lead, now)
-    )

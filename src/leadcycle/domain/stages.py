@@ -38,6 +38,7 @@ class LeadEvent(enum.Enum):
     WIN = "WIN"
     LOSE = "LOSE"
     RECYCLE = "RECYCLE"
+    COOL = "COOL"  # WARM -> COLD when decay or a new model takes the score below the warm threshold
 
 
 class BantStatus(enum.Enum):
@@ -70,3 +71,4 @@ class ChangeKind(enum.Enum):
     FEEDBACK = "feedback"
     UPDATE = "update"
     ASSIGNMENT = "assignment"
+    SCORE = "score"  # rescored by a newly activated model (or the periodic refresh), nothing else

@@ -9,6 +9,7 @@ change-log entry. `record_activities` takes the same steps for many activities o
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,6 +25,7 @@ from leadcycle.domain.commands import (
     UpdateBant,
     UpdateLead,
 )
+from leadcycle.domain.decay import next_review
 from leadcycle.domain.errors import DomainError, LeadNotFound, TooManyInputs, VersionConflict
 from leadcycle.domain.idempotency import Idempotency
 from leadcycle.domain.lifecycle import Policy, advance_automatically
@@ -39,8 +41,9 @@ PARALLEL_LEADS = 5
 RECORD_ACTIVITY = "recordActivity"  # idempotency scope of recordActivity and recordActivities
 
 Clock = Callable[[], datetime]
-# Applies a validated request to a locked lead at `now`; returns the change, or None for no-op.
-Action = Callable[[Lead, datetime], ChangeKind | None]
+# Applies a validated request to a locked lead under the policy in force at `now`; returns the
+# change, or None for no-op.
+Action = Callable[[Lead, Policy, datetime], ChangeKind | None]
 Outcome = Lead | DomainError
 
 
@@ -95,7 +98,7 @@ class LeadUseCases:
                 assert existing is not None, "an idempotency key outlived its lead"
                 return existing
             lead.record(HistoryEntry(now, "created", actor, f"Lead created from {source}", {"source": source}))
-            self._settle(lead, actor, now, score_before=0, advance=True)
+            settle(lead, await self._policy_in_force(uow), actor, now, score_before=0, advance=True)
             await uow.leads.add(lead, LeadChange(ChangeKind.CREATED, now, actor, to_stage=lead.stage))
             await uow.commit()
         return lead
@@ -106,7 +109,7 @@ class LeadUseCases:
             command.lead_id,
             command.expected_version,
             actor,
-            lambda lead, now: actions.update(lead, patch, actor, now),
+            lambda lead, _policy, now: actions.update(lead, patch, actor, now),
         )
 
     async def assign(self, command: AssignLead, actor: str) -> Lead:
@@ -115,7 +118,7 @@ class LeadUseCases:
             command.lead_id,
             command.expected_version,
             actor,
-            lambda lead, now: actions.assign(lead, patch, actor, now),
+            lambda lead, _policy, now: actions.assign(lead, patch, actor, now),
             advance=False,
         )
 
@@ -173,7 +176,7 @@ class LeadUseCases:
             command.lead_id,
             command.expected_version,
             actor,
-            lambda lead, now: actions.update_bant(lead, patch, actor, now),
+            lambda lead, _policy, now: actions.update_bant(lead, patch, actor, now),
         )
 
     async def transition(self, command: TransitionLead, actor: str) -> Lead:
@@ -182,7 +185,7 @@ class LeadUseCases:
             command.lead_id,
             command.expected_version,
             actor,
-            lambda lead, now: actions.transition(lead, command.event, request, self.policy, actor, now),
+            lambda lead, policy, now: actions.transition(lead, command.event, request, policy, actor, now),
             keyed=idempotency.request("transitionLead", command),
             advance=False,
         )
@@ -193,7 +196,7 @@ class LeadUseCases:
             command.lead_id,
             command.expected_version,
             actor,
-            lambda lead, now: actions.sales_feedback(lead, command.verdict, reason, self.policy, actor, now),
+            lambda lead, policy, now: actions.sales_feedback(lead, command.verdict, reason, policy, actor, now),
             advance=False,
         )
 
@@ -216,7 +219,7 @@ class LeadUseCases:
                 return lead
             if expected_version is not None and expected_version != lead.version:
                 raise VersionConflict(expected_version, lead.version)
-            change = self._apply(lead, actor, action, advance=advance)
+            change = self._apply(lead, await self._policy_in_force(uow), actor, action, advance=advance)
             if change is None:
                 return lead
             await uow.leads.save(lead, change)
@@ -234,12 +237,13 @@ class LeadUseCases:
             not_applied = await idempotency.claim_in_order(uow, keyed, lead_id)
             outcomes: dict[int, Outcome] = {}
             steps: list[tuple[Lead, LeadChange]] = []
+            policy = await self._policy_in_force(uow)
             for item in batch:
                 if item.position in not_applied:
                     refusal = not_applied[item.position]
                     outcomes[item.position] = refusal if refusal is not None else lead.snapshot()
                     continue
-                change = self._apply(lead, actor, self._recording(item.activity, actor))
+                change = self._apply(lead, policy, actor, self._recording(item.activity, actor))
                 assert change is not None, "recording an activity always changes the lead"
                 steps.append((lead.checkpoint(), change))
                 outcomes[item.position] = steps[-1][0]
@@ -248,32 +252,60 @@ class LeadUseCases:
                 await uow.commit()
         return outcomes
 
-    def _recording(self, activity: actions.NewActivity, actor: str) -> Action:
-        model = self.policy.scoring
-        return lambda lead, now: actions.record_activity(lead, activity, model, actor, now)
+    @staticmethod
+    def _recording(activity: actions.NewActivity, actor: str) -> Action:
+        return lambda lead, policy, now: actions.record_activity(lead, activity, policy.scoring, actor, now)
 
-    def _apply(self, lead: Lead, actor: str, action: Action, *, advance: bool = True) -> LeadChange | None:
+    async def _policy_in_force(self, uow: UnitOfWork) -> Policy:
+        """The policy with the active scoring model, which also becomes the one reads judge by."""
+        model = await uow.scoring_models.active()
+        if model is not self.policy.scoring:
+            self.policy = dataclasses.replace(self.policy, scoring=model)
+        return self.policy
+
+    async def refresh_policy(self) -> Policy:
+        """Read the active scoring model now (at start-up, and after another process activated one)."""
+        async with self._uow_factory() as uow:
+            return await self._policy_in_force(uow)
+
+    def _apply(
+        self, lead: Lead, policy: Policy, actor: str, action: Action, *, advance: bool = True
+    ) -> LeadChange | None:
         """Let `action` change a locked lead, then rescore, advance and bump the version once.
 
         Returns the change to log with the lead, or None when the action changed nothing.
         """
         now = self._clock()
         stage_before, score_before = lead.stage, lead.score
-        kind = action(lead, now)
+        kind = action(lead, policy, now)
         if kind is None:
             return None
-        self._settle(lead, actor, now, score_before=score_before, advance=advance)
+        settle(lead, policy, actor, now, score_before=score_before, advance=advance)
         lead.version += 1
         lead.touch(now)
         moved = lead.stage != stage_before
         return LeadChange(kind, now, actor, stage_before if moved else None, lead.stage if moved else None)
 
-    def _settle(self, lead: Lead, actor: str, now: datetime, *, score_before: int, advance: bool) -> None:
-        """Rescore, note a score change on the timeline, then let the score move the lead."""
-        rescore(lead, self.policy.scoring, now)
-        if lead.score != score_before:
-            delta = lead.score - score_before
-            data = {"from": score_before, "to": lead.score, "modelVersion": self.policy.scoring.version}
-            lead.record(HistoryEntry(now, "score", actor, f"Score {score_before} -> {lead.score} ({delta:+d})", data))
-        if advance:
-            advance_automatically(lead, self.policy, requested_by=actor, now=now)
+
+def settle(
+    lead: Lead,
+    policy: Policy,
+    actor: str,
+    now: datetime,
+    *,
+    score_before: int,
+    advance: bool,
+    requested_by: str | None = None,
+) -> None:
+    """Rescore, note a score change on the timeline, then let the score move the lead.
+
+    `requested_by` (default: `actor`) is who asked for the change that caused automatic steps.
+    """
+    rescore(lead, policy.scoring, now)
+    lead.review_at = next_review(policy.scoring, lead, lead.cycle_activities, now)
+    if lead.score != score_before:
+        delta = lead.score - score_before
+        data = {"from": score_before, "to": lead.score, "modelVersion": policy.scoring.version}
+        lead.record(HistoryEntry(now, "score", actor, f"Score {score_before} -> {lead.score} ({delta:+d})", data))
+    if advance:
+        advance_automatically(lead, policy, requested_by=requested_by or actor, now=now)

@@ -23,6 +23,8 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler, Operation
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage
 
+from leadcycle.domain.model_use_cases import ScoringModelUseCases
+from leadcycle.domain.rescoring import Rescoring
 from leadcycle.domain.use_cases import LeadUseCases
 from leadcycle.graph.context import ANONYMOUS, Context, Services
 from leadcycle.graph.fanout import Fanout, serve_shared
@@ -31,6 +33,7 @@ from leadcycle.graph.schema import build_schema
 from leadcycle.graph.settings import Settings
 from leadcycle.persistence.change_feed import ChangeFeed
 from leadcycle.persistence.database import create_engine, is_ready, migrate, plain_url
+from leadcycle.persistence.rescoring_job import RescoringJob
 from leadcycle.persistence.retention import Retention, RetentionJob
 from leadcycle.persistence.unit_of_work import unit_of_work_factory
 
@@ -103,15 +106,20 @@ def create_app(settings: Settings, database_url: str) -> Starlette:
         await migrate(engine)
         feed = ChangeFeed(plain_url(database_url), subscriber_capacity=settings.subscriber_buffer)
         await feed.start()
-        use_cases = LeadUseCases(
-            unit_of_work_factory(engine, after_commit=feed.poke), utc_now, parallel_leads=_parallel_leads(settings)
-        )
-        app.state.services = Services(engine=engine, leads=use_cases, feed=feed)
+        uow_factory = unit_of_work_factory(engine, after_commit=feed.poke)
+        use_cases = LeadUseCases(uow_factory, utc_now, parallel_leads=_parallel_leads(settings))
+        await use_cases.refresh_policy()
+        scoring = ScoringModelUseCases(uow_factory, utc_now)
+        app.state.services = Services(engine=engine, leads=use_cases, feed=feed, scoring=scoring)
         retention = RetentionJob(engine, _retention(settings), settings.retention_interval_seconds)
         retention.start()
+        rescoring = Rescoring(uow_factory, utc_now, settings.rescoring_batch_size)
+        rescoring_job = RescoringJob(rescoring, use_cases, settings.rescoring_interval_seconds)
+        rescoring_job.start()
         try:
             yield
         finally:
+            await rescoring_job.stop()
             await retention.stop()
             await feed.stop()
             await engine.dispose()

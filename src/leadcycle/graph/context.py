@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.websockets import WebSocket
 
 from leadcycle.domain.lifecycle import Policy
+from leadcycle.domain.model_use_cases import ScoringModelUseCases
 from leadcycle.domain.use_cases import LeadUseCases
 from leadcycle.graph.loaders import Loaders
 from leadcycle.persistence.change_feed import ChangeFeed, Position
@@ -25,6 +26,7 @@ class Services:
     engine: AsyncEngine
     leads: LeadUseCases
     feed: ChangeFeed
+    scoring: ScoringModelUseCases
 
     @property
     def policy(self) -> Policy:

@@ -25,11 +25,12 @@ from leadcycle.graph.leads.subscriptions import LeadSubscriptions
 from leadcycle.graph.reports.calibration import CalibrationQueries
 from leadcycle.graph.reports.queries import ReportQueries
 from leadcycle.graph.scalars import DECIMAL
+from leadcycle.graph.scoring.mutations import ScoringMutations
 from leadcycle.graph.scoring.queries import ScoringQueries
 from leadcycle.graph.settings import Settings
 
 Query = merge_types("Query", (LeadQueries, ReportQueries, CalibrationQueries, ScoringQueries))
-Mutation = merge_types("Mutation", (LeadMutations,))
+Mutation = merge_types("Mutation", (LeadMutations, ScoringMutations))
 Subscription = merge_types("Subscription", (LeadSubscriptions,))
 
 

@@ -49,3 +49,7 @@ class Settings(BaseSettings):
         default=600, gt=0, description="How often the retention job prunes the change log and idempotency keys."
     )
     retention_batch_size: int = Field(default=1000, ge=1, description="Rows one pruning transaction deletes.")
+    rescoring_interval_seconds: float = Field(
+        default=1, gt=0, description="How often each process looks for rescoring to do after a model activation."
+    )
+    rescoring_batch_size: int = Field(default=100, ge=1, description="Leads rescoring picks at once.")

@@ -11,7 +11,16 @@ from uuid import UUID
 
 from sqlalchemy import Date, DateTime, Numeric, Uuid
 
-from leadcycle.domain.model import BANT_CRITERIA, Bant, BantCriterion, Company, Contact, Lead, ScoreContribution
+from leadcycle.domain.model import (
+    BANT_CRITERIA,
+    Activity,
+    Bant,
+    BantCriterion,
+    Company,
+    Contact,
+    Lead,
+    ScoreContribution,
+)
 from leadcycle.domain.stages import BantStatus, LossReason, SalesVerdict, Stage, Temperature
 from leadcycle.persistence.tables import leads
 
@@ -55,6 +64,12 @@ def breakdown_from_json(data: list[dict[str, Any]]) -> tuple[ScoreContribution, 
     return tuple(ScoreContribution(**(item | {"at": datetime.fromisoformat(item["at"])})) for item in data)
 
 
+def activity_from_row(row: Mapping[Any, Any]) -> Activity:
+    return Activity(
+        row["kind"], row["occurred_at"], row["properties"], row["points"], row["cycle"], row["rule"], row["id"]
+    )
+
+
 def lead_to_row(lead: Lead) -> dict[str, Any]:
     company, contact = lead.company, lead.contact
     return {
@@ -88,6 +103,8 @@ def lead_to_row(lead: Lead) -> dict[str, Any]:
         "reached_mql_at": lead.reached_mql_at,
         "reached_opportunity_at": lead.reached_opportunity_at,
         "score_breakdown": breakdown_to_json(lead.breakdown),
+        "scoring_model_version": lead.scoring_model_version,
+        "review_at": lead.review_at,
     }
 
 
@@ -130,6 +147,9 @@ def lead_from_row(row: Mapping[Any, Any]) -> Lead:
         reached_mql_at=row["reached_mql_at"],
         reached_opportunity_at=row["reached_opportunity_at"],
         breakdown=breakdown_from_json(row["score_breakdown"]),
+        # Both are absent from snapshots taken before they existed.
+        scoring_model_version=row.get("scoring_model_version", 1),
+        review_at=row.get("review_at"),
     )
 
 
@@ -157,6 +177,6 @@ def lead_from_snapshot(snapshot: Mapping[str, Any]) -> Lead:
     row = dict(snapshot)
     for column in leads.columns:
         decode = _DECODERS.get(type(column.type))
-        if decode is not None and row[column.name] is not None:
+        if decode is not None and row.get(column.name) is not None:
             row[column.name] = decode(str(row[column.name]))
     return lead_from_row(row)

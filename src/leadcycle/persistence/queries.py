@@ -24,6 +24,7 @@ from sqlalchemy import (
     bindparam,
     false,
     func,
+    not_,
     or_,
     select,
     text,
@@ -35,7 +36,7 @@ from sqlalchemy.types import Uuid
 
 from leadcycle.domain.model import Activity, HistoryEntry, Lead
 from leadcycle.domain.stages import Stage, Temperature
-from leadcycle.persistence.mapping import lead_from_row
+from leadcycle.persistence.mapping import activity_from_row, lead_from_row
 from leadcycle.persistence.tables import activities, leads
 
 T = TypeVar("T")
@@ -52,6 +53,7 @@ class LeadFilter:
     owner_team: str | None = None
     min_score: int | None = None
     search: str | None = None
+    going_cold: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,9 @@ def _conditions(where: LeadFilter) -> list[ColumnElement[bool]]:
         conditions.append(leads.c.owner_team == where.owner_team)
     if where.min_score is not None:
         conditions.append(leads.c.score >= where.min_score)
+    if where.going_cold is not None:
+        cooling = and_(leads.c.stage == Stage.MQL.value, leads.c.temperature != Temperature.HOT.value)
+        conditions.append(cooling if where.going_cold else not_(cooling))
     if where.search:
         pattern = f"%{_escape_like(where.search)}%"
         searched = (leads.c.company_name, leads.c.contact_name, leads.c.contact_email)
@@ -192,12 +197,6 @@ _NEWEST_ACTIVITIES = _newest_children("activities", "occurred_at")
 _NEWEST_HISTORY = _newest_children("lead_history", "at")
 
 
-def _activity(row: RowMapping) -> Activity:
-    return Activity(
-        row["kind"], row["occurred_at"], row["properties"], row["points"], row["cycle"], row["rule"], row["id"]
-    )
-
-
 def _history_entry(row: RowMapping) -> HistoryEntry:
     return HistoryEntry(row["at"], row["kind"], row["actor"], row["summary"], row["data"])
 
@@ -215,7 +214,7 @@ async def _grouped_by_lead(
 
 async def newest_activities(engine: AsyncEngine, lead_ids: Sequence[UUID], first: int) -> dict[UUID, list[Activity]]:
     """The newest `first` activities of each lead, newest first."""
-    return await _grouped_by_lead(engine, _NEWEST_ACTIVITIES, lead_ids, first, _activity)
+    return await _grouped_by_lead(engine, _NEWEST_ACTIVITIES, lead_ids, first, activity_from_row)
 
 
 async def newest_history(engine: AsyncEngine, lead_ids: Sequence[UUID], first: int) -> dict[UUID, list[HistoryEntry]]:
@@ -239,4 +238,4 @@ async def scoring_activities(
         .limit(first)
     )
     async with engine.connect() as connection:
-        return [_activity(row) for row in (await connection.execute(query)).mappings()]
+        return [activity_from_row(row) for row in (await connection.execute(query)).mappings()]

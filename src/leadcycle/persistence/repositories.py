@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Uuid, bindparam, insert, select, text, update
+from sqlalchemy import Uuid, bindparam, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from leadcycle.domain.model import Lead
+from leadcycle.domain.model import Activity, Lead
 from leadcycle.domain.ports import LeadChange, StoredKey
-from leadcycle.persistence.mapping import lead_from_row, lead_to_row
+from leadcycle.persistence.mapping import activity_from_row, lead_from_row, lead_to_row
 from leadcycle.persistence.tables import activities, idempotency_keys, lead_changes, lead_history, leads
 
 # Writers of one lead queue on this advisory lock before locking the row. It assigns no
@@ -51,11 +52,61 @@ class SqlLeadRepository:
         await self._connection.execute(_LEAD_WRITER_LOCK, {"id": str(lead_id)})
         query = select(leads).where(leads.c.id == lead_id).with_for_update()
         row = (await self._connection.execute(query)).mappings().first()
-        return lead_from_row(row) if row else None
+        if row is None:
+            return None
+        lead = lead_from_row(row)
+        lead.cycle_activities = await self._cycle_activities(lead)
+        return lead
+
+    async def _cycle_activities(self, lead: Lead) -> tuple[Activity, ...]:
+        """The activities of the lead's current cycle that scoring counts (see `counts_in_cycle`)."""
+        return (await self._cycle_activities_of([lead.id])).get(lead.id, ())
+
+    async def _cycle_activities_of(self, lead_ids: Sequence[UUID]) -> dict[UUID, tuple[Activity, ...]]:
+        """The activities each lead's current cycle counts, by lead, in one query."""
+        query = (
+            select(activities)
+            .join(leads, leads.c.id == activities.c.lead_id)
+            .where(
+                activities.c.lead_id.in_(lead_ids),
+                activities.c.cycle == leads.c.cycle,
+                or_(leads.c.cycle == 1, activities.c.occurred_at >= leads.c.cycle_started_at),
+            )
+        )
+        found: dict[UUID, list[Activity]] = {}
+        for row in (await self._connection.execute(query)).mappings():
+            found.setdefault(row["lead_id"], []).append(activity_from_row(row))
+        return {lead_id: tuple(items) for lead_id, items in found.items()}
+
+    async def page_for_scoring(self, after: UUID | None, first: int) -> list[Lead]:
+        """Up to `first` leads after `after` in id order, each with its current cycle's activities; no locks."""
+        query = select(leads).order_by(leads.c.id).limit(first)
+        if after is not None:
+            query = query.where(leads.c.id > after)
+        page = [lead_from_row(row) for row in (await self._connection.execute(query)).mappings()]
+        counted = await self._cycle_activities_of([lead.id for lead in page])
+        for lead in page:
+            lead.cycle_activities = counted.get(lead.id, ())
+        return page
 
     async def save(self, lead: Lead, change: LeadChange) -> None:
         """Write a locked lead back, one version up, with its pending records."""
         await self.save_all([(lead, change)])
+
+    async def mark_scored(self, lead: Lead) -> None:
+        """Record the version that scored a locked lead it left unchanged, and its next review: no new version."""
+        values = {"scoring_model_version": lead.scoring_model_version, "review_at": lead.review_at}
+        await self._connection.execute(update(leads).where(leads.c.id == lead.id).values(values))
+
+    async def due_for_review(self, now: datetime, first: int) -> list[UUID]:
+        """Up to `first` leads whose review time has come, the longest overdue first (the partial index)."""
+        query = (
+            select(leads.c.id)
+            .where(leads.c.review_at.is_not(None), leads.c.review_at <= now)
+            .order_by(leads.c.review_at)
+            .limit(first)
+        )
+        return list((await self._connection.execute(query)).scalars())
 
     async def save_all(self, steps: Sequence[tuple[Lead, LeadChange]]) -> None:
         """Write a locked lead back through successive changes: one UPDATE, one insert per table.

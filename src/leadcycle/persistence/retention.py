@@ -10,8 +10,6 @@ overtaken (change_log.py).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,6 +18,8 @@ from datetime import timedelta
 from sqlalchemy import TextClause, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.types import Integer, Interval
+
+from leadcycle.persistence.periodic import PeriodicJob
 
 log = logging.getLogger(__name__)
 
@@ -84,35 +84,15 @@ async def prune(engine: AsyncEngine, retention: Retention, stopping: Callable[[]
     return Pruned(changes, keys)
 
 
-class RetentionJob:
+class RetentionJob(PeriodicJob):
     """Prunes at start and then every `interval_seconds`, until stopped; a failure waits for the next round."""
 
     def __init__(self, engine: AsyncEngine, retention: Retention, interval_seconds: float) -> None:
+        super().__init__("retention", self._prune, interval_seconds)
         self._engine = engine
         self._retention = retention
-        self._interval = interval_seconds
-        self._stopping = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self.rounds = 0
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run())
-
-    async def stop(self) -> None:
-        """Let a batch in progress finish, then end (each batch is one short transaction)."""
-        self._stopping.set()
-        if self._task is not None:
-            await self._task
-
-    async def _run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                pruned = await prune(self._engine, self._retention, self._stopping.is_set)
-                if pruned.changes or pruned.idempotency_keys:
-                    log.info("retention deleted %d changes and %d idempotency keys", *vars(pruned).values())
-            except Exception:  # e.g. the database is restarting: try again next round, never die
-                log.exception("retention could not prune")
-            self.rounds += 1
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self._interval):
-                    await self._stopping.wait()
+    async def _prune(self, stopping: Callable[[], bool]) -> None:
+        pruned = await prune(self._engine, self._retention, stopping)
+        if pruned.changes or pruned.idempotency_keys:
+            log.info("retention deleted %d changes and %d idempotency keys", *vars(pruned).values())

@@ -21,6 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
+from leadcycle.domain.scoring_models import ModelStatus, RunState
 from leadcycle.domain.stages import LossReason, SalesVerdict, Stage, Temperature
 
 metadata = MetaData(
@@ -34,7 +35,9 @@ metadata = MetaData(
 )
 
 
-def _one_of(column: str, values: type[Stage | Temperature | LossReason | SalesVerdict]) -> CheckConstraint:
+def _one_of(
+    column: str, values: type[Stage | Temperature | LossReason | SalesVerdict | ModelStatus | RunState]
+) -> CheckConstraint:
     allowed = ", ".join(f"'{member.value}'" for member in values)
     return CheckConstraint(f"{column} IN ({allowed})", name=f"{column}_known")
 
@@ -42,6 +45,41 @@ def _one_of(column: str, values: type[Stage | Temperature | LossReason | SalesVe
 def _timestamp(name: str, nullable: bool = False) -> Column[object]:
     return Column(name, DateTime(timezone=True), nullable=nullable)
 
+
+# Scoring model versions: definitions never change once stored; exactly one is ACTIVE.
+scoring_models = Table(
+    "scoring_models",
+    metadata,
+    Column("version", Integer, primary_key=True),
+    Column("status", String(8), nullable=False),
+    Column("definition", JSONB, nullable=False),
+    Column("note", Text),
+    _timestamp("created_at"),
+    Column("created_by", Text, nullable=False),
+    _timestamp("activated_at", nullable=True),
+    Column("activated_by", Text),
+    _one_of("status", ModelStatus),
+    Index("uq_scoring_models_one_active", text("(true)"), unique=True, postgresql_where=text("status = 'ACTIVE'")),
+)
+
+# Rescoring after an activation: one row per run, at most one RUNNING. The leads still to do
+# are those whose scoring_model_version differs from the run's (indexed); the counts are progress.
+rescoring_runs = Table(
+    "rescoring_runs",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("model_version", Integer, ForeignKey("scoring_models.version"), nullable=False),
+    Column("state", String(12), nullable=False),
+    Column("total", Integer, nullable=False),
+    Column("rescored", Integer, nullable=False),
+    Column("changed", Integer, nullable=False),
+    _timestamp("started_at"),
+    Column("started_by", Text, nullable=False),
+    _timestamp("finished_at", nullable=True),
+    _one_of("state", RunState),
+    Index(None, "model_version", "id"),
+    Index("uq_rescoring_runs_one_running", text("(true)"), unique=True, postgresql_where=text("state = 'RUNNING'")),
+)
 
 leads = Table(
     "leads",
@@ -76,6 +114,8 @@ leads = Table(
     _timestamp("reached_mql_at", nullable=True),
     _timestamp("reached_opportunity_at", nullable=True),
     Column("score_breakdown", JSONB, nullable=False),
+    Column("scoring_model_version", Integer, ForeignKey("scoring_models.version"), nullable=False),
+    _timestamp("review_at", nullable=True),
     _one_of("stage", Stage),
     _one_of("temperature", Temperature),
     _one_of("loss_reason", LossReason),
@@ -87,6 +127,8 @@ leads = Table(
     Index(None, "temperature"),
     Index(None, "source", "created_at"),
     Index(None, "owner_team"),
+    Index(None, "scoring_model_version"),
+    Index(None, "review_at", postgresql_where=text("review_at IS NOT NULL")),
 )
 
 activities = Table(

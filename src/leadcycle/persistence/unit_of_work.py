@@ -9,6 +9,8 @@ from typing import Self
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from leadcycle.persistence.repositories import SqlIdempotencyKeys, SqlLeadRepository
+from leadcycle.persistence.rescoring import SqlRescoringRuns
+from leadcycle.persistence.scoring_models import ModelCache, SqlScoringModels
 
 
 class SqlUnitOfWork:
@@ -20,10 +22,18 @@ class SqlUnitOfWork:
 
     leads: SqlLeadRepository
     idempotency: SqlIdempotencyKeys
+    scoring_models: SqlScoringModels
+    rescoring: SqlRescoringRuns
 
-    def __init__(self, engine: AsyncEngine, after_commit: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        after_commit: Callable[[], None] | None = None,
+        models: ModelCache | None = None,
+    ) -> None:
         self._engine = engine
         self._after_commit = after_commit
+        self._models = models or ModelCache()
         self._connection: AsyncConnection | None = None
 
     async def __aenter__(self) -> Self:
@@ -31,6 +41,8 @@ class SqlUnitOfWork:
         await self._connection.begin()
         self.leads = SqlLeadRepository(self._connection)
         self.idempotency = SqlIdempotencyKeys(self._connection)
+        self.scoring_models = SqlScoringModels(self._connection, self._models)
+        self.rescoring = SqlRescoringRuns(self._connection)
         return self
 
     async def __aexit__(
@@ -54,5 +66,6 @@ class SqlUnitOfWork:
 def unit_of_work_factory(
     engine: AsyncEngine, after_commit: Callable[[], None] | None = None
 ) -> Callable[[], SqlUnitOfWork]:
-    """What the use cases are given: a fresh unit of work per call."""
-    return lambda: SqlUnitOfWork(engine, after_commit)
+    """What the use cases are given: a fresh unit of work per call, sharing one cache of parsed models."""
+    models = ModelCache()
+    return lambda: SqlUnitOfWork(engine, after_commit, models)

@@ -54,3 +54,7 @@ class LeadFilter:
     search: str | None = strawberry.field(
         default=strawberry.UNSET, description="Case-insensitive match on company name, contact name or email."
     )
+    going_cold: bool | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="true: only MQL leads whose temperature fell below HOT (see Lead.goingCold); false: all others.",
+    )

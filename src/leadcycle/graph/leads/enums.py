@@ -27,7 +27,8 @@ QUALIFY: MQL -> SQL (BANT policy satisfied)
 OPEN_OPPORTUNITY: SQL -> OPPORTUNITY
 WIN: OPPORTUNITY -> WON
 LOSE: OPPORTUNITY -> LOST (loss reason required)
-RECYCLE: MQL|SQL|OPPORTUNITY|LOST -> RECYCLED (reason required)""",
+RECYCLE: MQL|SQL|OPPORTUNITY|LOST -> RECYCLED (reason required)
+COOL: WARM -> COLD (the system fires it when decay or a new model takes the score below the warm threshold)""",
 )
 strawberry.enum(stages.BantStatus, description="Where one BANT criterion stands.")
 strawberry.enum(stages.LossReason, description="Why a deal was lost.")

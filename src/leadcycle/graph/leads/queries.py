@@ -49,6 +49,7 @@ def to_filter(where: LeadFilter | None) -> queries.LeadFilter:
         owner_team=given(where.owner_team),
         min_score=given(where.min_score),
         search=given(where.search),
+        going_cold=given(where.going_cold),
     )
 
 

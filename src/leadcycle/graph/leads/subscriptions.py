@@ -41,7 +41,10 @@ class LeadChange:
         description="The lead as of this change (from the change's snapshot); "
         "only activities and timeline are read live."
     )
-    kind: str = strawberry.field(description="created, activity, bant, transition, feedback, update or assignment")
+    kind: str = strawberry.field(
+        description="created, activity, bant, transition, feedback, update, assignment or score (rescored by a new "
+        "scoring model or as behaviour points faded); more may come"
+    )
     from_stage: LeadStage | None = strawberry.field(
         description="The stage before the mutation, when it changed; else null."
     )

@@ -171,6 +171,17 @@ class Lead:
             )
         return options
 
+    @strawberry.field(
+        description="True for an MQL whose temperature fell below HOT as its behaviour points faded (or a new model "
+        "scored it lower): MQL and later leads are never demoted automatically, so this tells sales it is cooling."
+    )
+    def going_cold(self) -> bool:
+        return self.domain.going_cold
+
+    @strawberry.field(description="The scoring model version that produced score, temperature and scoreBreakdown.")
+    def scoring_model_version(self) -> int:
+        return self.domain.scoring_model_version
+
     @strawberry.field(description=f"The newest activities first (at most {MAX_CHILDREN}).")
     async def activities(self, info: Info, first: int | None = 50) -> list[Activity]:
         found = await info.context.loaders.activities.load((self.domain.id, first_in_range(first, 50)))

@@ -8,12 +8,12 @@ from typing import Annotated
 import strawberry
 
 from leadcycle.domain import calibration
+from leadcycle.domain.rules import ScoringModel
 from leadcycle.graph.context import Info
 from leadcycle.graph.errors import ClientError
 from leadcycle.graph.leads.connection import LeadFilter
 from leadcycle.graph.leads.queries import to_filter
 from leadcycle.graph.reports.queries import _aware
-from leadcycle.graph.scoring.queries import ScoringModel
 from leadcycle.persistence.calibration import calibration_counts
 
 MAX_BANDS = 50
@@ -129,7 +129,7 @@ class CalibrationQueries:
         width = _at_least_one(band_width, "bandWidth")
         evidence = _at_least_one(min_evidence, "minEvidence") or calibration.DEFAULT_MIN_EVIDENCE
         counts = await calibration_counts(info.context.services.engine, to_filter(filter), since, until)
-        model = ScoringModel.from_domain(info.context.services.policy.scoring)
+        model = (await info.context.services.leads.refresh_policy()).scoring
         bands = calibration.by_band(_bands(model, width, list(counts.by_peak)), counts.by_peak)
         current = {rule.name: rule.points for rule in model.rules}
         return CalibrationReport(

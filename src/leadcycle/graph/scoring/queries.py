@@ -1,45 +1,51 @@
-"""The scoring model in force, as marketing reads it."""
+"""Reading scoring models: the one in force, past versions, and checking a document."""
 
 from __future__ import annotations
 
 import strawberry
+from strawberry.scalars import JSON
 
-from leadcycle.domain.scoring import ScoringModel as DomainModel
+from leadcycle.domain.dry_run import MAX_SAMPLE
+from leadcycle.domain.errors import InvalidInput
+from leadcycle.domain.scoring_models import problems_of
 from leadcycle.graph.context import Info
+from leadcycle.graph.errors import ClientError
+from leadcycle.graph.scoring.types import ScoringDryRun, ScoringModel, ScoringModelValidation
 
-
-@strawberry.type(description="One scoring rule.")
-class ScoringRule:
-    name: str = strawberry.field(description="Stable name of the rule.")
-    description: str = strawberry.field(description="What the rule rewards or penalises.")
-    points: int = strawberry.field(description="Points per application (negative penalises).")
-    immediate_hot: bool = strawberry.field(description="An activity matching this rule moves the lead straight to MQL.")
-
-
-@strawberry.type(description="The scoring model in force: thresholds and rules.")
-class ScoringModel:
-    version: int = strawberry.field(description="Version of the model.")
-    warm_threshold: int = strawberry.field(description="Score at which a lead is WARM.")
-    hot_threshold: int = strawberry.field(description="Score at which a lead is HOT and moves to MQL.")
-    rules: list[ScoringRule] = strawberry.field(description="Behaviour and attribute rules.")
-
-    @classmethod
-    def from_domain(cls, model: DomainModel) -> ScoringModel:
-        rules = [
-            ScoringRule(name=r.name, description=r.description, points=r.points, immediate_hot=r.immediate_hot)
-            for r in model.activity_rules
-        ]
-        rules += [
-            ScoringRule(name=r.name, description=r.description, points=r.points, immediate_hot=False)
-            for r in model.attribute_rules
-        ]
-        return cls(
-            version=model.version, warm_threshold=model.warm_threshold, hot_threshold=model.hot_threshold, rules=rules
-        )
+DEFAULT_VERSIONS = 50
+MAX_VERSIONS = 200
 
 
 @strawberry.type
 class ScoringQueries:
     @strawberry.field(description="The active scoring model.")
-    def scoring_model(self, info: Info) -> ScoringModel:
-        return ScoringModel.from_domain(info.context.services.policy.scoring)
+    async def scoring_model(self, info: Info) -> ScoringModel:
+        return ScoringModel.from_domain(await info.context.services.scoring.active())
+
+    @strawberry.field(
+        description=f"Scoring model versions, newest first: drafts, the active one and retired ones; `first` is 0 "
+        f"to {MAX_VERSIONS} (null means {DEFAULT_VERSIONS})."
+    )
+    async def scoring_models(self, info: Info, first: int | None = DEFAULT_VERSIONS) -> list[ScoringModel]:
+        count = DEFAULT_VERSIONS if first is None else first
+        if not 0 <= count <= MAX_VERSIONS:
+            raise ClientError(f"first must be between 0 and {MAX_VERSIONS}")
+        return [ScoringModel.from_domain(stored) for stored in await info.context.services.scoring.newest(count)]
+
+    @strawberry.field(
+        description="What activating a version (a draft, typically) now would do: how many leads would change "
+        f"score, temperature and stage, and up to `sample` of them (0 to {MAX_SAMPLE}); writes nothing. An unknown "
+        "version is an error."
+    )
+    async def scoring_model_dry_run(self, info: Info, version: int, sample: int | None = 10) -> ScoringDryRun:
+        try:
+            run = await info.context.services.scoring.dry_run(version, 10 if sample is None else sample)
+        except InvalidInput as invalid:
+            raise ClientError(invalid.message) from None
+        return ScoringDryRun.from_domain(run, info.context.services.policy)
+
+    @strawberry.field(
+        description="Check a scoring model document without storing it: every problem, each with its path."
+    )
+    def validate_scoring_model(self, definition: JSON) -> ScoringModelValidation:
+        return ScoringModelValidation.of(problems_of(definition))

@@ -1,0 +1,214 @@
+"""The rule language of scoring models: conditions, activity rules, attribute rules, the model.
+
+Everything is frozen data that a JSON document describes (rules_json.py reads and writes it);
+scoring.py evaluates it. A condition compares one subject (an activity property, or a lead field
+such as `company.employeeCount`) with an operator; a rule holds when all its conditions hold.
+"""
+
+from __future__ import annotations
+
+import calendar
+import enum
+import functools
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from leadcycle.domain.model import Lead
+
+DEFAULT_HALF_LIFE_DAYS = 90
+
+
+class FieldType(enum.Enum):
+    """What kind of value a lead field holds, which decides the operators that apply to it."""
+
+    NUMBER = "number"
+    TEXT = "text"
+    BOOLEAN = "boolean"
+    STATUS = "BANT status"
+    DATE = "date"
+    PROPERTY = "activity property"
+
+
+class Op(enum.Enum):
+    """Comparison operators, by their JSON names."""
+
+    EQ = "eq"
+    IN = "in"
+    GTE = "gte"
+    GT = "gt"
+    LTE = "lte"
+    LT = "lt"
+    ANY_WORD = "anyWord"
+    MONTHS_AWAY_OVER = "monthsAwayOver"
+    MONTHS_AWAY_AT_MOST = "monthsAwayAtMost"
+
+
+OPERATORS: dict[FieldType, tuple[Op, ...]] = {
+    FieldType.NUMBER: (Op.EQ, Op.GTE, Op.GT, Op.LTE, Op.LT),
+    FieldType.TEXT: (Op.EQ, Op.IN, Op.ANY_WORD),
+    FieldType.BOOLEAN: (Op.EQ,),
+    FieldType.STATUS: (Op.EQ, Op.IN),
+    FieldType.DATE: (Op.MONTHS_AWAY_OVER, Op.MONTHS_AWAY_AT_MOST),
+    FieldType.PROPERTY: (Op.EQ, Op.IN),
+}
+
+# The lead fields attribute rules may test, by API path, with how to read each from a lead.
+LEAD_FIELDS: dict[str, tuple[FieldType, Callable[[Lead], Any]]] = {
+    "source": (FieldType.TEXT, lambda lead: lead.source),
+    "company.employeeCount": (FieldType.NUMBER, lambda lead: lead.company.employee_count),
+    "company.capital": (FieldType.NUMBER, lambda lead: lead.company.capital),
+    "company.industry": (FieldType.TEXT, lambda lead: lead.company.industry),
+    "company.department": (FieldType.TEXT, lambda lead: lead.company.department),
+    "contact.title": (FieldType.TEXT, lambda lead: lead.contact.title),
+    "contact.isDecisionMaker": (FieldType.BOOLEAN, lambda lead: lead.contact.is_decision_maker),
+    "bant.budget": (FieldType.STATUS, lambda lead: lead.bant.budget.status.value),
+    "bant.authority": (FieldType.STATUS, lambda lead: lead.bant.authority.status.value),
+    "bant.need": (FieldType.STATUS, lambda lead: lead.bant.need.status.value),
+    "bant.timeframe": (FieldType.STATUS, lambda lead: lead.bant.timeframe.status.value),
+    "bant.budgetAmount": (FieldType.NUMBER, lambda lead: lead.bant.budget_amount),
+    "bant.targetDate": (FieldType.DATE, lambda lead: lead.bant.target_date),
+}
+
+_SYMBOLS = {Op.EQ: "=", Op.GTE: ">=", Op.GT: ">", Op.LTE: "<=", Op.LT: "<", Op.IN: "in", Op.ANY_WORD: "has any of"}
+
+
+@dataclass(frozen=True)
+class Condition:
+    """`subject op value`; `value` is a tuple for `in` and `anyWord`, else one scalar."""
+
+    subject: str
+    op: Op
+    value: Any
+
+    def holds(self, actual: Any, now: datetime) -> bool:
+        """Whether `actual` (the subject's value; None when unknown) satisfies the condition."""
+        if actual is None:
+            return False
+        return _TESTS[self.op](actual, self.value, now)
+
+    def describe(self) -> str:
+        if self.op in (Op.MONTHS_AWAY_OVER, Op.MONTHS_AWAY_AT_MOST):
+            relation = "more than" if self.op is Op.MONTHS_AWAY_OVER else "at most"
+            return f"{self.subject} {relation} {self.value} months away"
+        shown = ", ".join(map(str, self.value)) if isinstance(self.value, tuple) else str(self.value)
+        return f"{self.subject} {_SYMBOLS[self.op]} {shown}"
+
+
+def months_after(day: date, months: int) -> date:
+    """The same day of the month `months` later, or that month's last day (29 February -> 28)."""
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"\w+", text.casefold()))
+
+
+def _same(actual: Any, expected: Any) -> bool:
+    if isinstance(actual, str) and isinstance(expected, str):
+        return actual.strip().casefold() == expected.strip().casefold()
+    if isinstance(actual, bool) or isinstance(expected, bool):
+        return actual is expected
+    return bool(actual == expected)
+
+
+_TESTS: dict[Op, Callable[[Any, Any, datetime], bool]] = {
+    Op.EQ: lambda actual, expected, _now: _same(actual, expected),
+    Op.IN: lambda actual, expected, _now: any(_same(actual, option) for option in expected),
+    Op.GTE: lambda actual, expected, _now: Decimal(actual) >= expected,
+    Op.GT: lambda actual, expected, _now: Decimal(actual) > expected,
+    Op.LTE: lambda actual, expected, _now: Decimal(actual) <= expected,
+    Op.LT: lambda actual, expected, _now: Decimal(actual) < expected,
+    Op.ANY_WORD: lambda actual, expected, _now: bool(_words(str(actual)) & {w.casefold() for w in expected}),
+    Op.MONTHS_AWAY_OVER: lambda actual, months, now: actual > months_after(now.date(), months),
+    Op.MONTHS_AWAY_AT_MOST: lambda actual, months, now: actual <= months_after(now.date(), months),
+}
+
+
+@dataclass(frozen=True)
+class Window:
+    """Only occurrences of the last `days` count, and only once there are `at_least` of them."""
+
+    days: int
+    at_least: int = 1
+
+
+@dataclass(frozen=True)
+class ActivityRule:
+    """Points per activity of `kind` whose properties meet every condition of `when`.
+
+    `cap` bounds the size of the rule's total (its sign follows `points`); `window` limits which
+    occurrences count. An immediate-hot rule makes the lead HOT as soon as it contributes.
+    """
+
+    name: str
+    kind: str
+    points: int
+    when: tuple[Condition, ...] = ()
+    cap: int | None = None
+    window: Window | None = None
+    immediate_hot: bool = False
+    description: str | None = None
+
+    @property
+    def label(self) -> str:
+        """The activity as a reason names it, e.g. 'survey_answer (intent buy_now)'."""
+        qualifiers = ", ".join(_qualifier(c) for c in self.when)
+        return f"{self.kind} ({qualifiers})" if qualifiers else self.kind
+
+    @property
+    def explanation(self) -> str:
+        return self.description or f"Each {self.label}"
+
+    def matches(self, kind: str, properties: Mapping[str, Any], now: datetime) -> bool:
+        return kind == self.kind and all(c.holds(properties.get(c.subject), now) for c in self.when)
+
+
+def _qualifier(condition: Condition) -> str:
+    if condition.op is Op.EQ:
+        return f"{condition.subject} {condition.value}"
+    return condition.describe()
+
+
+@dataclass(frozen=True)
+class AttributeRule:
+    """Points while every condition of `when` holds of the lead's fields (see LEAD_FIELDS)."""
+
+    name: str
+    points: int
+    when: tuple[Condition, ...]
+    description: str | None = None
+
+    @property
+    def explanation(self) -> str:
+        return self.description or " and ".join(c.describe() for c in self.when)
+
+    def holds(self, lead: Lead, now: datetime) -> bool:
+        return all(c.holds(LEAD_FIELDS[c.subject][1](lead), now) for c in self.when)
+
+
+Rule = ActivityRule | AttributeRule
+
+
+@dataclass(frozen=True)
+class ScoringModel:
+    """Thresholds, the half-life of behaviour points (None: they never fade) and the rules, in order."""
+
+    version: int
+    warm_threshold: int
+    hot_threshold: int
+    rules: tuple[Rule, ...]
+    half_life_days: int | None = None
+
+    @functools.cached_property
+    def activity_rules(self) -> tuple[ActivityRule, ...]:
+        return tuple(r for r in self.rules if isinstance(r, ActivityRule))
+
+    @functools.cached_property
+    def attribute_rules(self) -> tuple[AttributeRule, ...]:
+        return tuple(r for r in self.rules if isinstance(r, AttributeRule))
