@@ -23,6 +23,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import Bas
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage
 
 from leadcycle.domain.use_cases import LeadUseCases
+from leadcycle.domain.webhooks import RetryPolicy
 from leadcycle.graph.context import ANONYMOUS, Context, Services
 from leadcycle.graph.middleware import BodyLimit, RequestId
 from leadcycle.graph.schema import build_schema
@@ -31,6 +32,8 @@ from leadcycle.persistence.change_feed import ChangeFeed
 from leadcycle.persistence.database import create_engine, is_ready, migrate, plain_url
 from leadcycle.persistence.retention import Retention, RetentionJob
 from leadcycle.persistence.unit_of_work import unit_of_work_factory
+from leadcycle.persistence.webhook_delivery import WorkerOptions
+from leadcycle.persistence.webhook_runtime import Webhooks
 
 log = logging.getLogger("leadcycle")
 
@@ -78,7 +81,7 @@ class LeadcycleGraphQL(GraphQL[Context, None]):
 
 
 def create_app(settings: Settings, database_url: str) -> Starlette:
-    """The ASGI app on `database_url`; its lifespan migrates, starts the change feed, and stops both."""
+    """The ASGI app on `database_url`; its lifespan migrates, starts the change feed and webhooks, and stops them."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -95,9 +98,12 @@ def create_app(settings: Settings, database_url: str) -> Starlette:
         app.state.services = Services(engine=engine, leads=use_cases, feed=feed)
         retention = RetentionJob(engine, _retention(settings), settings.retention_interval_seconds)
         retention.start()
+        webhooks = Webhooks(engine, feed, _webhook_options(settings))
+        webhooks.start()
         try:
             yield
         finally:
+            await webhooks.stop()
             await retention.stop()
             await feed.stop()
             await engine.dispose()
@@ -135,6 +141,20 @@ def _retention(settings: Settings) -> Retention:
         change_log=timedelta(days=settings.change_log_retention_days),
         idempotency_keys=timedelta(hours=settings.idempotency_key_retention_hours),
         batch=settings.retention_batch_size,
+    )
+
+
+def _webhook_options(settings: Settings) -> WorkerOptions:
+    retry = RetryPolicy(
+        max_attempts=settings.webhook_max_attempts,
+        base_seconds=settings.webhook_backoff_base_seconds,
+        max_delay_seconds=settings.webhook_backoff_max_seconds,
+    )
+    return WorkerOptions(
+        concurrency=settings.webhook_concurrency,
+        timeout_seconds=settings.webhook_timeout_seconds,
+        poll_seconds=settings.webhook_poll_seconds,
+        retry=retry,
     )
 
 

@@ -26,9 +26,11 @@ from leadcycle.graph.reports.queries import ReportQueries
 from leadcycle.graph.scalars import DECIMAL
 from leadcycle.graph.scoring.queries import ScoringQueries
 from leadcycle.graph.settings import Settings
+from leadcycle.graph.webhooks.mutations import WebhookMutations
+from leadcycle.graph.webhooks.queries import WebhookQueries
 
-Query = merge_types("Query", (LeadQueries, ReportQueries, ScoringQueries))
-Mutation = merge_types("Mutation", (LeadMutations,))
+Query = merge_types("Query", (LeadQueries, ReportQueries, ScoringQueries, WebhookQueries))
+Mutation = merge_types("Mutation", (LeadMutations, WebhookMutations))
 Subscription = merge_types("Subscription", (LeadSubscriptions,))
 
 

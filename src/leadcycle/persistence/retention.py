@@ -5,7 +5,8 @@ injected one. Each batch is one short transaction that claims its rows with SKIP
 several server processes can prune at once without waiting on each other or deleting a row
 twice, and writers are never blocked. Deleting change-log rows moves the horizon (the newest
 deleted position) in the same transaction, so a resuming client can tell that its cursor was
-overtaken (change_log.py).
+overtaken (change_log.py). While any webhook endpoint exists, a change the webhook dispatcher has
+not reached yet is kept whatever its age (webhook_dispatch.py).
 """
 
 from __future__ import annotations
@@ -25,7 +26,11 @@ log = logging.getLogger(__name__)
 
 _PRUNE_CHANGES = text("""
     WITH doomed AS (
-        SELECT ctid FROM lead_changes WHERE logged_at < now() - :age LIMIT :batch FOR UPDATE SKIP LOCKED
+        SELECT ctid FROM lead_changes
+        WHERE logged_at < now() - :age AND (
+            (xid, id) <= (SELECT xid, change_id FROM webhook_dispatch)
+            OR NOT EXISTS (SELECT FROM webhook_endpoints))
+        LIMIT :batch FOR UPDATE SKIP LOCKED
     ), deleted AS (
         DELETE FROM lead_changes c USING doomed WHERE c.ctid = doomed.ctid RETURNING c.xid, c.id
     ), newest AS (

@@ -1,0 +1,39 @@
+"""Pages of the delivery log: `after` is the `seq` of the last delivery seen, `first` is bounded."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from leadcycle.domain.webhooks import Delivery, DeliveryStatus
+from leadcycle.graph.errors import ClientError
+from leadcycle.persistence import webhooks
+
+MAX_PAGE = 200
+DEFAULT_PAGE = 50
+
+
+def _page_size(first: int | None) -> int:
+    if first is None:
+        return DEFAULT_PAGE
+    if not 0 <= first <= MAX_PAGE:
+        raise ClientError(f"first must be between 0 and {MAX_PAGE}")
+    return first
+
+
+def _before(after: str | None) -> int | None:
+    if after is None:
+        return None
+    if not after.isdigit():
+        raise ClientError("The cursor is malformed: pass back a delivery's cursor")
+    return int(after)
+
+
+async def delivery_page(
+    engine: AsyncEngine, endpoint_id: str, status: DeliveryStatus | None, first: int | None, after: str | None
+) -> tuple[list[Delivery], bool]:
+    """Up to `first` deliveries of the endpoint older than `after`, and whether more follow."""
+    size = _page_size(first)
+    found = await webhooks.deliveries(engine, UUID(endpoint_id), status, _before(after), size + 1)
+    return found[:size], len(found) > size

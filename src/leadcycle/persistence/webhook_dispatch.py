@@ -1,0 +1,149 @@
+"""The dispatcher: turns committed changes into webhook deliveries, one process at a time.
+
+The change log is the outbox: every change is written in its lead's transaction already. The
+dispatcher reads it in commit-safe order (only rows of transactions older than every one in
+flight, as change_feed.py does) after the position stored in `webhook_dispatch`, writes one
+delivery per matching endpoint, and moves the position, all in one transaction. It holds the
+position's row lock while it works, and another process finding it locked skips its turn
+(SKIP LOCKED): each change is dispatched once, whatever the number of processes. Retention
+never prunes a change after the position while an endpoint exists (retention.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import func, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from leadcycle.domain.webhooks import DeliveryStatus, WebhookChange, WebhookFilter, payload
+from leadcycle.persistence.change_feed import ChangeRecord, change_record
+from leadcycle.persistence.change_log import encode_cursor
+from leadcycle.persistence.tables import webhook_deliveries, webhook_dispatch, webhook_endpoints
+from leadcycle.persistence.webhooks import endpoint_from_row
+
+log = logging.getLogger(__name__)
+
+_POSITION = (
+    select(webhook_dispatch.c.xid, webhook_dispatch.c.change_id)
+    .where(webhook_dispatch.c.id == 1)
+    .with_for_update(skip_locked=True)
+)
+_FINAL_CHANGES = text("""
+    SELECT c.xid, c.id, c.kind, c.from_stage, c.to_stage, c.at, c.actor, c.snapshot::text AS snapshot
+    FROM lead_changes c
+    WHERE (c.xid, c.id) > (:xid, :id) AND c.xid < (pg_snapshot_xmin(pg_current_snapshot())::text)::bigint
+    ORDER BY c.xid, c.id LIMIT :batch""")
+
+
+def _webhook_change(record: ChangeRecord) -> WebhookChange:
+    cursor = encode_cursor(record.position)
+    return WebhookChange(cursor, record.kind, record.from_stage, record.to_stage, record.at, record.actor, record.lead)
+
+
+def _deliveries(records: Sequence[ChangeRecord], filters: Mapping[UUID, WebhookFilter]) -> list[dict[str, Any]]:
+    """One delivery row per change and endpoint that wants it, in log order."""
+    rows = []
+    for record in records:
+        change = _webhook_change(record)
+        for endpoint_id, wanted in filters.items():
+            if wanted.matches(record.kind, record.lead.stage):
+                delivery_id = uuid.uuid4()
+                rows.append(
+                    {
+                        "id": delivery_id,
+                        "endpoint_id": endpoint_id,
+                        "lead_id": record.lead_id,
+                        "change_xid": record.xid,
+                        "change_id": record.id,
+                        "kind": record.kind.value,
+                        "body": payload(delivery_id, change).decode(),
+                        "status": DeliveryStatus.PENDING.value,
+                        "attempts": 0,
+                    }
+                )
+    return rows
+
+
+async def _filters(connection: AsyncConnection) -> dict[UUID, WebhookFilter]:
+    rows = (await connection.execute(select(webhook_endpoints))).mappings()
+    return {endpoint.id: endpoint.filter for endpoint in map(endpoint_from_row, rows)}
+
+
+async def dispatch_batch(engine: AsyncEngine, batch: int) -> tuple[int, int] | None:
+    """Dispatch the next final changes, at most `batch`: (changes read, deliveries written).
+
+    None when another process holds the position: it is dispatching, and this one need not.
+    """
+    async with engine.begin() as connection:
+        position = (await connection.execute(_POSITION)).first()
+        if position is None:
+            return None
+        params = {"xid": position.xid, "id": position.change_id, "batch": batch}
+        records = [change_record(row) for row in (await connection.execute(_FINAL_CHANGES, params)).mappings()]
+        if not records:
+            return 0, 0
+        rows = _deliveries(records, await _filters(connection))
+        if rows:
+            now = func.now()
+            statement = insert(webhook_deliveries).values(next_attempt_at=now, created_at=now)
+            await connection.execute(statement.on_conflict_do_nothing(), rows)
+        last = records[-1]
+        await connection.execute(update(webhook_dispatch).values(xid=last.xid, change_id=last.id))
+        return len(records), len(rows)
+
+
+class Dispatcher:
+    """Dispatches whenever woken (a change was published here) and at least every `poll_seconds`.
+
+    `on_dispatched` is called after deliveries were written, to wake this process's worker.
+    """
+
+    def __init__(
+        self, engine: AsyncEngine, on_dispatched: Callable[[], None], *, poll_seconds: float, batch: int = 500
+    ) -> None:
+        self._engine = engine
+        self._on_dispatched = on_dispatched
+        self._poll = poll_seconds
+        self._batch = batch
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        """Cancel; a batch cut short rolls back, and the next dispatcher does it again."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._poll):  # asyncio.timeout: see ChangeFeed._read_forever
+                    await self._wake.wait()
+            self._wake.clear()
+            await self._dispatch_available()
+
+    async def _dispatch_available(self) -> None:
+        try:
+            while (done := await dispatch_batch(self._engine, self._batch)) is not None:
+                changes, deliveries = done
+                if deliveries:
+                    self._on_dispatched()
+                if changes < self._batch:
+                    return
+        except Exception:  # e.g. the database is restarting: the next round tries again
+            log.exception("could not dispatch webhook deliveries")
