@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 LEASE_MARGIN = timedelta(seconds=5)
 _MAX_ERROR = 500
-_CLAIM = text("""
+CLAIM = text("""
     WITH due AS (
         SELECT d.id FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
         WHERE d.status IN ('PENDING', 'IN_FLIGHT') AND d.next_attempt_at <= now() AND NOT e.paused
@@ -42,7 +42,7 @@ _CLAIM = text("""
             WHERE earlier.endpoint_id = d.endpoint_id AND earlier.lead_id = d.lead_id
               AND earlier.status IN ('PENDING', 'IN_FLIGHT')
               AND (earlier.change_xid, earlier.change_id) < (d.change_xid, d.change_id))
-        ORDER BY d.next_attempt_at, d.seq LIMIT :limit
+        ORDER BY d.next_attempt_at LIMIT :limit
         FOR UPDATE OF d SKIP LOCKED
     )
     UPDATE webhook_deliveries d
@@ -89,7 +89,7 @@ class WorkerOptions:
 async def claim(engine: AsyncEngine, limit: int, lease: timedelta) -> list[Claimed]:
     """Take up to `limit` due deliveries, each the earliest unfinished one of its endpoint and lead."""
     async with engine.begin() as connection:
-        rows = await connection.execute(_CLAIM, {"limit": limit, "lease": lease})
+        rows = await connection.execute(CLAIM, {"limit": limit, "lease": lease})
         return [Claimed(row.id, row.attempts, row.body, row.url, row.secret) for row in rows]
 
 
