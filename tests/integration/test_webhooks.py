@@ -149,6 +149,20 @@ class TestDispatch:
         await hooks.dispatch_all()
         assert (await prune(hooks.engine, everything)).changes == 2
 
+    async def test_retention_deletes_delivered_deliveries_and_keeps_unfinished_ones(self, hooks: Hooks) -> None:
+        async with receiving(Receiver()) as receiver:
+            answered = await hooks.endpoint(receiver.url)
+            unreachable = await hooks.endpoint("http://127.0.0.1:9/nobody-listens")
+            await hooks.lead_with_changes(1)
+            await hooks.dispatch_all()
+            await hooks.run_worker(until=lambda: len(receiver.received) == 1)
+
+        pruned = await prune(hooks.engine, Retention(change_log=timedelta(0)))
+
+        assert pruned.webhook_deliveries == 1
+        assert await hooks.statuses(answered) == []
+        assert len(await hooks.statuses(unreachable)) == 1
+
 
 class TestClaim:
     async def test_two_workers_claiming_at_once_never_take_the_same_delivery(self, hooks: Hooks) -> None:

@@ -6,7 +6,8 @@ several server processes can prune at once without waiting on each other or dele
 twice, and writers are never blocked. Deleting change-log rows moves the horizon (the newest
 deleted position) in the same transaction, so a resuming client can tell that its cursor was
 overtaken (change_log.py). While any webhook endpoint exists, a change the webhook dispatcher has
-not reached yet is kept whatever its age (webhook_dispatch.py).
+not reached yet is kept whatever its age (webhook_dispatch.py); delivered webhook deliveries are
+kept as long as changes, pending and dead ones until delivered or their endpoint is deleted.
 """
 
 from __future__ import annotations
@@ -50,9 +51,19 @@ _PRUNE_KEYS = text("""
     SELECT count(*) FROM deleted""").bindparams(bindparam("age", type_=Interval), bindparam("batch", type_=Integer))
 
 
+_PRUNE_DELIVERIES = text("""
+    WITH doomed AS (
+        SELECT id FROM webhook_deliveries WHERE status = 'DELIVERED' AND delivered_at < now() - :age
+        LIMIT :batch FOR UPDATE SKIP LOCKED
+    ), deleted AS (
+        DELETE FROM webhook_deliveries d USING doomed WHERE d.id = doomed.id RETURNING 1
+    )
+    SELECT count(*) FROM deleted""").bindparams(bindparam("age", type_=Interval), bindparam("batch", type_=Integer))
+
+
 @dataclass(frozen=True)
 class Retention:
-    """How long changes and idempotency keys are kept, and how many rows one batch deletes."""
+    """How long changes (and delivered webhooks) and idempotency keys are kept, and rows per batch."""
 
     change_log: timedelta = timedelta(days=7)
     idempotency_keys: timedelta = timedelta(hours=24)
@@ -63,6 +74,7 @@ class Retention:
 class Pruned:
     changes: int
     idempotency_keys: int
+    webhook_deliveries: int
 
 
 async def _prune_batch(engine: AsyncEngine, statement: TextClause, age: timedelta, batch: int) -> int:
@@ -83,10 +95,11 @@ async def _prune_all(
 
 
 async def prune(engine: AsyncEngine, retention: Retention, stopping: Callable[[], bool] = lambda: False) -> Pruned:
-    """Delete, batch by batch, every change and idempotency key older than its retention (until `stopping`)."""
+    """Delete, batch by batch, every change, idempotency key and delivered webhook past retention (until `stopping`)."""
     changes = await _prune_all(engine, _PRUNE_CHANGES, retention.change_log, retention.batch, stopping)
     keys = await _prune_all(engine, _PRUNE_KEYS, retention.idempotency_keys, retention.batch, stopping)
-    return Pruned(changes, keys)
+    deliveries = await _prune_all(engine, _PRUNE_DELIVERIES, retention.change_log, retention.batch, stopping)
+    return Pruned(changes, keys, deliveries)
 
 
 class RetentionJob:
@@ -113,8 +126,11 @@ class RetentionJob:
         while not self._stopping.is_set():
             try:
                 pruned = await prune(self._engine, self._retention, self._stopping.is_set)
-                if pruned.changes or pruned.idempotency_keys:
-                    log.info("retention deleted %d changes and %d idempotency keys", *vars(pruned).values())
+                if any(vars(pruned).values()):
+                    log.info(
+                        "retention deleted %d changes, %d idempotency keys, %d webhook deliveries",
+                        *vars(pruned).values(),
+                    )
             except Exception:  # e.g. the database is restarting: try again next round, never die
                 log.exception("retention could not prune")
             self.rounds += 1

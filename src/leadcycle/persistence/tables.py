@@ -205,6 +205,7 @@ webhook_deliveries = Table(
     Index(None, "endpoint_id", "change_xid", "change_id", unique=True),
     Index(None, "endpoint_id", "seq"),
     Index(None, "next_attempt_at", postgresql_where=text(_UNFINISHED)),
+    Index(None, "delivered_at", postgresql_where=text("status = 'DELIVERED'")),
     Index(
         "ix_webhook_deliveries_unfinished_per_lead",
         "endpoint_id",

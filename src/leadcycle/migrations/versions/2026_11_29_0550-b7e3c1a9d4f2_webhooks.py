@@ -78,6 +78,12 @@ def upgrade() -> None:
         postgresql_where=_UNFINISHED,
     )
     op.create_index(
+        op.f("ix_webhook_deliveries_delivered_at"),
+        "webhook_deliveries",
+        ["delivered_at"],
+        postgresql_where=sa.text("status = 'DELIVERED'"),
+    )
+    op.create_index(
         "ix_webhook_deliveries_unfinished_per_lead",
         "webhook_deliveries",
         ["endpoint_id", "lead_id", "change_xid", "change_id"],
