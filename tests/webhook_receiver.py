@@ -9,13 +9,13 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from leadcycle.domain.webhooks import DELIVERY_HEADER, SIGNATURE_HEADER, sign
+from tests.servers import uvicorn_serving
 
 WAIT = 30.0
 
@@ -69,17 +69,6 @@ class Receiver:
 async def receiving(receiver: Receiver) -> AsyncIterator[Receiver]:
     """The receiver served by uvicorn on a free local port, at `receiver.url`, until the block ends."""
     app = Starlette(routes=[Route("/hook", receiver.handle, methods=["POST"])])
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
-    task = asyncio.create_task(server.serve())
-    try:
-        while not server.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.01)
-        port = server.servers[0].sockets[0].getsockname()[1]
-        receiver.url = f"http://127.0.0.1:{port}/hook"
+    async with uvicorn_serving(app) as url:
+        receiver.url = f"{url}/hook"
         yield receiver
-    finally:
-        server.should_exit = True
-        with contextlib.suppress(asyncio.CancelledError):
-            await task

@@ -14,7 +14,6 @@ so a receiver gets a lead's changes in log order; a dead-lettered one no longer 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from sqlalchemy.types import Integer, Interval
 
 from leadcycle.domain.webhooks import DELIVERY_HEADER, SIGNATURE_HEADER, DeliveryStatus, RetryPolicy, sign
 from leadcycle.persistence.tables import webhook_deliveries
+from leadcycle.persistence.tasks import cancel, woken
 
 log = logging.getLogger(__name__)
 
@@ -152,10 +152,7 @@ class Worker:
 
     async def stop(self) -> None:
         """Claim nothing more and let the posts under way end (each within the timeout)."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel(self._task)
         await asyncio.gather(*self._posting, return_exceptions=True)
         if self._http is not None:
             await self._http.aclose()
@@ -165,10 +162,7 @@ class Worker:
             free = self._options.concurrency - len(self._posting)
             if free and await self._claim_and_post(free) == free:
                 continue  # more may be due already
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self._options.poll_seconds):  # see ChangeFeed._read_forever
-                    await self._wake.wait()
-            self._wake.clear()
+            await woken(self._wake, self._options.poll_seconds)
 
     async def _claim_and_post(self, limit: int) -> int:
         try:

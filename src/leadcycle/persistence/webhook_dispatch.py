@@ -12,7 +12,6 @@ never prunes a change after the position while an endpoint exists (retention.py)
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -27,6 +26,7 @@ from leadcycle.domain.webhooks import DeliveryStatus, WebhookChange, WebhookFilt
 from leadcycle.persistence.change_feed import ChangeRecord, change_record
 from leadcycle.persistence.change_log import encode_cursor
 from leadcycle.persistence.tables import webhook_deliveries, webhook_dispatch, webhook_endpoints
+from leadcycle.persistence.tasks import cancel, woken
 from leadcycle.persistence.webhooks import endpoint_from_row
 
 log = logging.getLogger(__name__)
@@ -124,17 +124,11 @@ class Dispatcher:
 
     async def stop(self) -> None:
         """Cancel; a batch cut short rolls back, and the next dispatcher does it again."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel(self._task)
 
     async def _run(self) -> None:
         while True:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self._poll):  # asyncio.timeout: see ChangeFeed._read_forever
-                    await self._wake.wait()
-            self._wake.clear()
+            await woken(self._wake, self._poll)
             await self._dispatch_available()
 
     async def _dispatch_available(self) -> None:
