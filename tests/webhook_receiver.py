@@ -54,7 +54,7 @@ class Receiver:
         async with self._arrived:
             self.received.append(post)
             self._arrived.notify_all()
-        return Response(status_code=status)
+        return Response(b"" if status < 400 else b"refused", status_code=status)
 
     def ids(self) -> list[str]:
         return [post.delivery_id for post in self.received]

@@ -82,10 +82,10 @@ class Hooks:
         return [delivery.status for delivery in found]
 
     async def run_worker(
-        self, until: Callable[[], bool | Awaitable[bool]], workers: int = 1, retry: RetryPolicy = FAST
+        self, until: Callable[[], bool | Awaitable[bool]], workers: int = 1, answer_within: float = 5.0
     ) -> None:
         """Run `workers` delivery workers until `until()` holds (at most 30 s)."""
-        options = WorkerOptions(concurrency=4, timeout_seconds=5, poll_seconds=0.02, retry=retry)
+        options = WorkerOptions(concurrency=4, timeout_seconds=answer_within, poll_seconds=0.02, retry=FAST)
         running = [Worker(self.engine, options) for _ in range(workers)]
         for worker in running:
             worker.start()
@@ -269,6 +269,31 @@ class TestDeadLetter:
         assert delivery.last_status_code is None
         assert delivery.last_error is not None
         assert "Connect" in delivery.last_error
+
+
+    async def test_an_answer_slower_than_the_timeout_is_a_failed_attempt(self, hooks: Hooks) -> None:
+        async with receiving(Receiver(delay=2.0)) as receiver:
+            endpoint = await hooks.endpoint(receiver.url)
+            await hooks.lead_with_changes(1)
+            await hooks.dispatch_all()
+
+            async def failed() -> bool:
+                return DeliveryStatus.DEAD in await hooks.statuses(endpoint)
+
+            await hooks.run_worker(until=failed, answer_within=0.2)
+
+        [delivery] = await webhooks.deliveries(hooks.engine, endpoint.id, None, None, 10)
+        assert (delivery.last_error, delivery.last_status_code, delivery.attempts) == ("TimeoutError", None, 3)
+
+    async def test_the_log_shows_the_start_of_an_error_answer(self, hooks: Hooks) -> None:
+        async with receiving(Receiver(lambda _post: 422)) as receiver:
+            endpoint = await hooks.endpoint(receiver.url)
+            await hooks.lead_with_changes(1)
+            await hooks.dispatch_all()
+            await hooks.run_worker(until=lambda: len(receiver.received) == FAST.max_attempts)
+
+        [delivery] = await webhooks.deliveries(hooks.engine, endpoint.id, None, None, 10)
+        assert delivery.last_error == "HTTP 422: refused"
 
 
 class TestRetryByHand:

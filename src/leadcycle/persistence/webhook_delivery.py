@@ -113,8 +113,19 @@ async def record(engine: AsyncEngine, claimed: Claimed, outcome: Outcome, retry:
         await connection.execute(statement)
 
 
-async def post(http: httpx.AsyncClient, claimed: Claimed) -> Outcome:
-    """POST the delivery's body, signed; any 2xx answer delivers it, anything else is an error."""
+async def _excerpt(response: httpx.Response) -> str:
+    """The start of an answer's body, without reading a large one whole."""
+    async for chunk in response.aiter_bytes():
+        return chunk[:_MAX_ERROR].decode(errors="replace")
+    return ""
+
+
+def _failure(error: Exception) -> str:
+    return f"{type(error).__name__}: {error}"[:_MAX_ERROR] if str(error) else type(error).__name__
+
+
+async def post(http: httpx.AsyncClient, claimed: Claimed, within: float) -> Outcome:
+    """POST the delivery's body, signed; any 2xx answer within `within` seconds delivers it, all else fails."""
     body = claimed.body.encode()
     headers = {
         "content-type": "application/json",
@@ -123,12 +134,13 @@ async def post(http: httpx.AsyncClient, claimed: Claimed) -> Outcome:
         DELIVERY_HEADER: str(claimed.id),
     }
     try:
-        response = await http.post(claimed.url, content=body, headers=headers)
+        # A bound on the whole exchange (httpx's timeouts are per read): the claim outlives it.
+        async with asyncio.timeout(within), http.stream("POST", claimed.url, content=body, headers=headers) as answer:
+            if answer.is_success:
+                return Outcome(answer.status_code, None)
+            return Outcome(answer.status_code, f"HTTP {answer.status_code}: {await _excerpt(answer)}"[:_MAX_ERROR])
     except Exception as error:  # timeouts, refused connections, bad TLS ...: all a failed attempt
-        return Outcome(None, f"{type(error).__name__}: {error}"[:_MAX_ERROR])
-    if response.is_success:
-        return Outcome(response.status_code, None)
-    return Outcome(response.status_code, f"HTTP {response.status_code}: {response.text}"[:_MAX_ERROR])
+        return Outcome(None, _failure(error))
 
 
 class Worker:
@@ -178,7 +190,7 @@ class Worker:
 
     async def _deliver(self, claimed: Claimed) -> None:
         assert self._http is not None
-        outcome = await post(self._http, claimed)
+        outcome = await post(self._http, claimed, self._options.timeout_seconds)
         try:
             await record(self._engine, claimed, outcome, self._options.retry)
         except Exception:  # the lease runs out and it is posted again: at-least-once holds
