@@ -130,6 +130,18 @@ class TestDispatch:
         assert len(await hooks.statuses(created_only)) == 1
         assert await hooks.statuses(won_only) == []
 
+    async def test_without_endpoints_moves_past_changes_and_a_later_endpoint_gets_only_later_ones(
+        self, hooks: Hooks
+    ) -> None:
+        earlier = await hooks.lead_with_changes(2)
+        assert await hooks.dispatch_all() == 0
+        endpoint = await hooks.endpoint("http://127.0.0.1:9/hook")
+        later = await hooks.lead_with_changes(1)
+
+        assert await hooks.dispatch_all() == 1
+        [delivery] = await webhooks.deliveries(hooks.engine, endpoint.id, None, None, 10)
+        assert delivery.lead_id == later != earlier
+
     async def test_concurrent_dispatchers_dispatch_each_change_once(self, hooks: Hooks) -> None:
         endpoint = await hooks.endpoint("http://127.0.0.1:9/hook")
         for _ in range(20):

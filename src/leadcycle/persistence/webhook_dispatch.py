@@ -36,11 +36,11 @@ _POSITION = (
     .where(webhook_dispatch.c.id == 1)
     .with_for_update(skip_locked=True)
 )
-_FINAL_CHANGES = text("""
+_FINAL = "(c.xid, c.id) > (:xid, :id) AND c.xid < (pg_snapshot_xmin(pg_current_snapshot())::text)::bigint"
+_FINAL_CHANGES = text(f"""
     SELECT c.xid, c.id, c.kind, c.from_stage, c.to_stage, c.at, c.actor, c.snapshot::text AS snapshot
-    FROM lead_changes c
-    WHERE (c.xid, c.id) > (:xid, :id) AND c.xid < (pg_snapshot_xmin(pg_current_snapshot())::text)::bigint
-    ORDER BY c.xid, c.id LIMIT :batch""")
+    FROM lead_changes c WHERE {_FINAL} ORDER BY c.xid, c.id LIMIT :batch""")
+_NEWEST_FINAL = text(f"SELECT c.xid, c.id FROM lead_changes c WHERE {_FINAL} ORDER BY c.xid DESC, c.id DESC LIMIT 1")
 
 
 def _webhook_change(record: ChangeRecord) -> WebhookChange:
@@ -77,26 +77,35 @@ async def _filters(connection: AsyncConnection) -> dict[UUID, WebhookFilter]:
     return {endpoint.id: endpoint.filter for endpoint in map(endpoint_from_row, rows)}
 
 
+async def _move(connection: AsyncConnection, xid: int, change_id: int) -> None:
+    await connection.execute(update(webhook_dispatch).values(xid=xid, change_id=change_id))
+
+
 async def dispatch_batch(engine: AsyncEngine, batch: int) -> tuple[int, int] | None:
     """Dispatch the next final changes, at most `batch`: (changes read, deliveries written).
 
-    None when another process holds the position: it is dispatching, and this one need not.
+    Without endpoints it moves past every final change without reading them: (0, 0). None when
+    another process holds the position: it is dispatching, and this one need not.
     """
     async with engine.begin() as connection:
         position = (await connection.execute(_POSITION)).first()
         if position is None:
             return None
         params = {"xid": position.xid, "id": position.change_id, "batch": batch}
+        filters = await _filters(connection)
+        if not filters:
+            if newest := (await connection.execute(_NEWEST_FINAL, params)).first():
+                await _move(connection, newest.xid, newest.id)
+            return 0, 0
         records = [change_record(row) for row in (await connection.execute(_FINAL_CHANGES, params)).mappings()]
         if not records:
             return 0, 0
-        rows = _deliveries(records, await _filters(connection))
+        rows = _deliveries(records, filters)
         if rows:
             now = func.now()
             statement = insert(webhook_deliveries).values(next_attempt_at=now, created_at=now)
             await connection.execute(statement.on_conflict_do_nothing(), rows)
-        last = records[-1]
-        await connection.execute(update(webhook_dispatch).values(xid=last.xid, change_id=last.id))
+        await _move(connection, records[-1].xid, records[-1].id)
         return len(records), len(rows)
 
 
