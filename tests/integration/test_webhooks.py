@@ -282,7 +282,6 @@ class TestDeadLetter:
         assert delivery.last_error is not None
         assert "Connect" in delivery.last_error
 
-
     async def test_an_answer_slower_than_the_timeout_is_a_failed_attempt(self, hooks: Hooks) -> None:
         async with receiving(Receiver(delay=2.0)) as receiver:
             endpoint = await hooks.endpoint(receiver.url)
