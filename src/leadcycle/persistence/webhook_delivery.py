@@ -147,7 +147,8 @@ class Worker:
     """Keeps up to `concurrency` posts going; claims more when woken, when one ends, or every poll."""
 
     def __init__(self, engine: AsyncEngine, options: WorkerOptions) -> None:
-        self._engine = engine
+        # Claim and record are one statement each: autocommit saves BEGIN and COMMIT round trips.
+        self._engine = engine.execution_options(isolation_level="AUTOCOMMIT")
         self._options = options
         self._wake = asyncio.Event()
         self._posting: set[asyncio.Task[None]] = set()
