@@ -8,18 +8,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from leadcycle.domain.webhooks import Delivery, DeliveryStatus
 from leadcycle.graph.errors import ClientError
+from leadcycle.graph.leads.types import MAX_CHILDREN, first_in_range
 from leadcycle.persistence import webhooks
 
-MAX_PAGE = 200
+MAX_PAGE = MAX_CHILDREN
 DEFAULT_PAGE = 50
-
-
-def _page_size(first: int | None) -> int:
-    if first is None:
-        return DEFAULT_PAGE
-    if not 0 <= first <= MAX_PAGE:
-        raise ClientError(f"first must be between 0 and {MAX_PAGE}")
-    return first
 
 
 def _before(after: str | None) -> int | None:
@@ -34,6 +27,6 @@ async def delivery_page(
     engine: AsyncEngine, endpoint_id: str, status: DeliveryStatus | None, first: int | None, after: str | None
 ) -> tuple[list[Delivery], bool]:
     """Up to `first` deliveries of the endpoint older than `after`, and whether more follow."""
-    size = _page_size(first)
+    size = first_in_range(first, DEFAULT_PAGE)
     found = await webhooks.deliveries(engine, UUID(endpoint_id), status, _before(after), size + 1)
     return found[:size], len(found) > size

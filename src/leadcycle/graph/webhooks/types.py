@@ -9,7 +9,7 @@ import strawberry
 from leadcycle.domain import stages, webhooks
 from leadcycle.graph.context import Info
 from leadcycle.graph.leads.enums import LeadStage
-from leadcycle.graph.webhooks.paging import MAX_PAGE, delivery_page
+from leadcycle.graph.webhooks.paging import DEFAULT_PAGE, MAX_PAGE, delivery_page
 
 strawberry.enum(
     stages.ChangeKind,
@@ -98,7 +98,7 @@ class WebhookEndpoint:
         )
 
     @strawberry.field(
-        description=f"The delivery log, newest first; `first` is 0 to {MAX_PAGE} (null means 50), "
+        description=f"The delivery log, newest first; `first` is 0 to {MAX_PAGE} (null means {DEFAULT_PAGE}), "
         "`status` keeps only deliveries in that state."
     )
     async def deliveries(
