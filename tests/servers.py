@@ -39,9 +39,8 @@ async def fresh_database(server_url: str) -> AsyncIterator[str]:
 
 
 @contextlib.asynccontextmanager
-async def serving(settings: Settings, database_url: str) -> AsyncIterator[tuple[str, Starlette]]:
-    """The app with these settings under a real uvicorn on a free port: its URL, and the app."""
-    app = create_app(settings, database_url)
+async def uvicorn_serving(app: Starlette) -> AsyncIterator[str]:
+    """Any ASGI app under a real uvicorn on a free local port: its base URL, until the block ends."""
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
     task = asyncio.create_task(server.serve())
     try:
@@ -50,8 +49,16 @@ async def serving(settings: Settings, database_url: str) -> AsyncIterator[tuple[
                 task.result()
             await asyncio.sleep(0.01)
         port = server.servers[0].sockets[0].getsockname()[1]
-        yield f"http://127.0.0.1:{port}", app
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+@contextlib.asynccontextmanager
+async def serving(settings: Settings, database_url: str) -> AsyncIterator[tuple[str, Starlette]]:
+    """The app with these settings under a real uvicorn on a free port: its URL, and the app."""
+    app = create_app(settings, database_url)
+    async with uvicorn_serving(app) as url:
+        yield url, app

@@ -26,6 +26,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import Connec
 from leadcycle.domain.model_use_cases import ScoringModelUseCases
 from leadcycle.domain.rescoring import Rescoring
 from leadcycle.domain.use_cases import LeadUseCases
+from leadcycle.domain.webhooks import RetryPolicy
 from leadcycle.graph.context import ANONYMOUS, Context, Services
 from leadcycle.graph.fanout import Fanout, serve_shared
 from leadcycle.graph.middleware import BodyLimit, RequestId
@@ -36,6 +37,8 @@ from leadcycle.persistence.database import create_engine, is_ready, migrate, pla
 from leadcycle.persistence.rescoring_job import RescoringJob
 from leadcycle.persistence.retention import Retention, RetentionJob
 from leadcycle.persistence.unit_of_work import unit_of_work_factory
+from leadcycle.persistence.webhook_delivery import WorkerOptions
+from leadcycle.persistence.webhook_runtime import Webhooks
 
 log = logging.getLogger("leadcycle")
 
@@ -93,7 +96,7 @@ class LeadcycleGraphQL(GraphQL[Context, None]):
 
 
 def create_app(settings: Settings, database_url: str) -> Starlette:
-    """The ASGI app on `database_url`; its lifespan migrates, starts the change feed, and stops both."""
+    """The ASGI app on `database_url`; its lifespan migrates, starts the change feed and webhooks, and stops them."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -116,9 +119,12 @@ def create_app(settings: Settings, database_url: str) -> Starlette:
         rescoring = Rescoring(uow_factory, utc_now, settings.rescoring_batch_size)
         rescoring_job = RescoringJob(rescoring, use_cases, settings.rescoring_interval_seconds)
         rescoring_job.start()
+        webhooks = Webhooks(engine, feed, _webhook_options(settings))
+        webhooks.start()
         try:
             yield
         finally:
+            await webhooks.stop()
             await rescoring_job.stop()
             await retention.stop()
             await feed.stop()
@@ -175,6 +181,20 @@ def _retention(settings: Settings) -> Retention:
         change_log=timedelta(days=settings.change_log_retention_days),
         idempotency_keys=timedelta(hours=settings.idempotency_key_retention_hours),
         batch=settings.retention_batch_size,
+    )
+
+
+def _webhook_options(settings: Settings) -> WorkerOptions:
+    retry = RetryPolicy(
+        max_attempts=settings.webhook_max_attempts,
+        base_seconds=settings.webhook_backoff_base_seconds,
+        max_delay_seconds=settings.webhook_backoff_max_seconds,
+    )
+    return WorkerOptions(
+        concurrency=settings.webhook_concurrency,
+        timeout_seconds=settings.webhook_timeout_seconds,
+        poll_seconds=settings.webhook_poll_seconds,
+        retry=retry,
     )
 
 

@@ -28,9 +28,11 @@ from leadcycle.graph.scalars import DECIMAL
 from leadcycle.graph.scoring.mutations import ScoringMutations
 from leadcycle.graph.scoring.queries import ScoringQueries
 from leadcycle.graph.settings import Settings
+from leadcycle.graph.webhooks.mutations import WebhookMutations
+from leadcycle.graph.webhooks.queries import WebhookQueries
 
-Query = merge_types("Query", (LeadQueries, ReportQueries, CalibrationQueries, ScoringQueries))
-Mutation = merge_types("Mutation", (LeadMutations, ScoringMutations))
+Query = merge_types("Query", (LeadQueries, ReportQueries, CalibrationQueries, ScoringQueries, WebhookQueries))
+Mutation = merge_types("Mutation", (LeadMutations, ScoringMutations, WebhookMutations))
 Subscription = merge_types("Subscription", (LeadSubscriptions,))
 
 

@@ -53,3 +53,19 @@ class Settings(BaseSettings):
         default=1, gt=0, description="How often each process looks for rescoring to do after a model activation."
     )
     rescoring_batch_size: int = Field(default=100, ge=1, description="Leads rescoring picks at once.")
+    webhook_concurrency: int = Field(default=16, ge=1, description="Webhook posts one process keeps going at once.")
+    webhook_max_attempts: int = Field(
+        default=10, ge=1, description="Attempts at a webhook delivery before it is dead-lettered."
+    )
+    webhook_backoff_base_seconds: float = Field(
+        default=2.0, gt=0, description="Wait after a webhook delivery's first failure; doubled after each further one."
+    )
+    webhook_backoff_max_seconds: float = Field(
+        default=900.0, gt=0, description="The longest wait between two attempts at a webhook delivery."
+    )
+    webhook_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="How long a receiver may take to answer a webhook post."
+    )
+    webhook_poll_seconds: float = Field(
+        default=0.5, gt=0, description="How often each process looks for due webhook deliveries when not woken."
+    )

@@ -5,7 +5,9 @@ injected one. Each batch is one short transaction that claims its rows with SKIP
 several server processes can prune at once without waiting on each other or deleting a row
 twice, and writers are never blocked. Deleting change-log rows moves the horizon (the newest
 deleted position) in the same transaction, so a resuming client can tell that its cursor was
-overtaken (change_log.py).
+overtaken (change_log.py). While any webhook endpoint exists, a change the webhook dispatcher has
+not reached yet is kept whatever its age (webhook_dispatch.py); delivered webhook deliveries are
+kept as long as changes, pending and dead ones until delivered or their endpoint is deleted.
 """
 
 from __future__ import annotations
@@ -25,7 +27,11 @@ log = logging.getLogger(__name__)
 
 _PRUNE_CHANGES = text("""
     WITH doomed AS (
-        SELECT ctid FROM lead_changes WHERE logged_at < now() - :age LIMIT :batch FOR UPDATE SKIP LOCKED
+        SELECT ctid FROM lead_changes
+        WHERE logged_at < now() - :age AND (
+            (xid, id) <= (SELECT xid, change_id FROM webhook_dispatch)
+            OR NOT EXISTS (SELECT FROM webhook_endpoints))
+        LIMIT :batch FOR UPDATE SKIP LOCKED
     ), deleted AS (
         DELETE FROM lead_changes c USING doomed WHERE c.ctid = doomed.ctid RETURNING c.xid, c.id
     ), newest AS (
@@ -45,9 +51,19 @@ _PRUNE_KEYS = text("""
     SELECT count(*) FROM deleted""").bindparams(bindparam("age", type_=Interval), bindparam("batch", type_=Integer))
 
 
+_PRUNE_DELIVERIES = text("""
+    WITH doomed AS (
+        SELECT id FROM webhook_deliveries WHERE status = 'DELIVERED' AND delivered_at < now() - :age
+        LIMIT :batch FOR UPDATE SKIP LOCKED
+    ), deleted AS (
+        DELETE FROM webhook_deliveries d USING doomed WHERE d.id = doomed.id RETURNING 1
+    )
+    SELECT count(*) FROM deleted""").bindparams(bindparam("age", type_=Interval), bindparam("batch", type_=Integer))
+
+
 @dataclass(frozen=True)
 class Retention:
-    """How long changes and idempotency keys are kept, and how many rows one batch deletes."""
+    """How long changes (and delivered webhooks) and idempotency keys are kept, and rows per batch."""
 
     change_log: timedelta = timedelta(days=7)
     idempotency_keys: timedelta = timedelta(hours=24)
@@ -58,6 +74,7 @@ class Retention:
 class Pruned:
     changes: int
     idempotency_keys: int
+    webhook_deliveries: int
 
 
 async def _prune_batch(engine: AsyncEngine, statement: TextClause, age: timedelta, batch: int) -> int:
@@ -78,10 +95,11 @@ async def _prune_all(
 
 
 async def prune(engine: AsyncEngine, retention: Retention, stopping: Callable[[], bool] = lambda: False) -> Pruned:
-    """Delete, batch by batch, every change and idempotency key older than its retention (until `stopping`)."""
+    """Delete, batch by batch, every change, idempotency key and delivered webhook past retention (until `stopping`)."""
     changes = await _prune_all(engine, _PRUNE_CHANGES, retention.change_log, retention.batch, stopping)
     keys = await _prune_all(engine, _PRUNE_KEYS, retention.idempotency_keys, retention.batch, stopping)
-    return Pruned(changes, keys)
+    deliveries = await _prune_all(engine, _PRUNE_DELIVERIES, retention.change_log, retention.batch, stopping)
+    return Pruned(changes, keys, deliveries)
 
 
 class RetentionJob(PeriodicJob):
@@ -94,5 +112,5 @@ class RetentionJob(PeriodicJob):
 
     async def _prune(self, stopping: Callable[[], bool]) -> None:
         pruned = await prune(self._engine, self._retention, stopping)
-        if pruned.changes or pruned.idempotency_keys:
-            log.info("retention deleted %d changes and %d idempotency keys", *vars(pruned).values())
+        if any(vars(pruned).values()):
+            log.info("retention deleted %d changes, %d idempotency keys, %d webhook deliveries", *vars(pruned).values())

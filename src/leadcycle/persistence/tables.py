@@ -19,10 +19,11 @@ from sqlalchemy import (
     Uuid,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from leadcycle.domain.scoring_models import ModelStatus, RunState
 from leadcycle.domain.stages import LossReason, SalesVerdict, Stage, Temperature
+from leadcycle.domain.webhooks import DeliveryStatus
 
 metadata = MetaData(
     naming_convention={
@@ -36,7 +37,7 @@ metadata = MetaData(
 
 
 def _one_of(
-    column: str, values: type[Stage | Temperature | LossReason | SalesVerdict | ModelStatus | RunState]
+    column: str, values: type[Stage | Temperature | LossReason | SalesVerdict | ModelStatus | RunState | DeliveryStatus]
 ) -> CheckConstraint:
     allowed = ", ".join(f"'{member.value}'" for member in values)
     return CheckConstraint(f"{column} IN ({allowed})", name=f"{column}_known")
@@ -203,4 +204,64 @@ idempotency_keys = Table(
     Column("lead_id", Uuid, nullable=False),
     _timestamp("created_at"),
     Index(None, "created_at"),
+)
+
+# Webhooks (persistence/webhooks.py). The change log is the outbox: one dispatcher at a time reads
+# it in commit-safe order from `webhook_dispatch` and writes a delivery per matching endpoint.
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("url", Text, nullable=False),
+    Column("kinds", ARRAY(String(16)), nullable=False),
+    Column("stages", ARRAY(String(16)), nullable=False),
+    Column("secret", Text, nullable=False),
+    Column("paused", Boolean, nullable=False),
+    Column("created_by", Text, nullable=False),
+    _timestamp("created_at"),
+)
+
+_UNFINISHED = "status IN ('PENDING', 'IN_FLIGHT')"
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("seq", BigInteger, Identity(), nullable=False, unique=True),
+    Column("endpoint_id", Uuid, ForeignKey("webhook_endpoints.id", ondelete="CASCADE"), nullable=False),
+    Column("lead_id", Uuid, nullable=False),
+    Column("change_xid", BigInteger, nullable=False),
+    Column("change_id", BigInteger, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    _timestamp("next_attempt_at"),
+    Column("last_error", Text),
+    Column("last_status_code", Integer),
+    _timestamp("created_at"),
+    _timestamp("delivered_at", nullable=True),
+    _one_of("status", DeliveryStatus),
+    Index(None, "endpoint_id", "change_xid", "change_id", unique=True),
+    Index(None, "endpoint_id", "seq"),
+    Index(None, "next_attempt_at", postgresql_where=text(_UNFINISHED)),
+    Index(None, "delivered_at", postgresql_where=text("status = 'DELIVERED'")),
+    Index(
+        "ix_webhook_deliveries_unfinished_per_lead",
+        "endpoint_id",
+        "lead_id",
+        "change_xid",
+        "change_id",
+        postgresql_where=text(_UNFINISHED),
+    ),
+)
+
+# One row: the log position up to which changes were turned into deliveries.
+webhook_dispatch = Table(
+    "webhook_dispatch",
+    metadata,
+    Column("id", SmallInteger, primary_key=True),
+    Column("xid", BigInteger, nullable=False),
+    Column("change_id", BigInteger, nullable=False),
+    CheckConstraint("id = 1", name="single_row"),
 )

@@ -1,0 +1,148 @@
+"""Webhook endpoints and the delivery log: register, list, pause, delete, and retry by hand.
+
+Each function is one short transaction on its own connection, like the read side (queries.py).
+"""
+
+from __future__ import annotations
+
+import uuid
+from uuid import UUID
+
+from sqlalchemy import RowMapping, delete, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from leadcycle.domain.stages import ChangeKind, Stage
+from leadcycle.domain.webhooks import Delivery, DeliveryStatus, Endpoint, NewEndpoint, WebhookFilter
+from leadcycle.persistence.tables import webhook_deliveries, webhook_endpoints
+
+_RETRIABLE = (DeliveryStatus.DEAD.value, DeliveryStatus.DELIVERED.value)
+
+
+class DeliveryUnfinished(Exception):
+    """A delivery that is still pending or in flight cannot be retried by hand."""
+
+
+def endpoint_from_row(row: RowMapping) -> Endpoint:
+    """An endpoint from a row of `webhook_endpoints`."""
+    kinds = frozenset(map(ChangeKind, row["kinds"]))
+    stages = frozenset(map(Stage, row["stages"]))
+    return Endpoint(
+        row["id"],
+        row["url"],
+        WebhookFilter(kinds, stages),
+        row["secret"],
+        row["paused"],
+        row["created_by"],
+        row["created_at"],
+    )
+
+
+def _delivery(row: RowMapping) -> Delivery:
+    return Delivery(
+        row["id"],
+        row["seq"],
+        row["endpoint_id"],
+        row["lead_id"],
+        ChangeKind(row["kind"]),
+        DeliveryStatus(row["status"]),
+        row["attempts"],
+        row["next_attempt_at"],
+        row["last_error"],
+        row["last_status_code"],
+        row["created_at"],
+        row["delivered_at"],
+    )
+
+
+async def register(engine: AsyncEngine, endpoint: NewEndpoint, actor: str) -> Endpoint:
+    """Store a new endpoint; it receives the changes dispatched from now on."""
+    values = {
+        "id": uuid.uuid4(),
+        "url": endpoint.url,
+        "kinds": sorted(kind.value for kind in endpoint.filter.kinds),
+        "stages": sorted(stage.value for stage in endpoint.filter.stages),
+        "secret": endpoint.secret,
+        "paused": False,
+        "created_by": actor,
+        "created_at": func.now(),
+    }
+    async with engine.begin() as connection:
+        row = (await connection.execute(insert(webhook_endpoints).values(values).returning(webhook_endpoints))).one()
+    return endpoint_from_row(row._mapping)
+
+
+async def endpoints(engine: AsyncEngine) -> list[Endpoint]:
+    """Every endpoint, oldest first."""
+    query = select(webhook_endpoints).order_by(webhook_endpoints.c.created_at, webhook_endpoints.c.id)
+    async with engine.connect() as connection:
+        return [endpoint_from_row(row) for row in (await connection.execute(query)).mappings()]
+
+
+async def endpoint(engine: AsyncEngine, endpoint_id: UUID) -> Endpoint | None:
+    """One endpoint; None when no endpoint has this id."""
+    async with engine.connect() as connection:
+        row = (await connection.execute(select(webhook_endpoints).where(webhook_endpoints.c.id == endpoint_id))).first()
+    return endpoint_from_row(row._mapping) if row else None
+
+
+async def set_paused(engine: AsyncEngine, endpoint_id: UUID, paused: bool) -> Endpoint | None:
+    """Pause or resume an endpoint; None when no endpoint has this id."""
+    statement = (
+        update(webhook_endpoints)
+        .where(webhook_endpoints.c.id == endpoint_id)
+        .values(paused=paused)
+        .returning(webhook_endpoints)
+    )
+    async with engine.begin() as connection:
+        row = (await connection.execute(statement)).first()
+    return endpoint_from_row(row._mapping) if row else None
+
+
+async def remove(engine: AsyncEngine, endpoint_id: UUID) -> bool:
+    """Delete an endpoint with its deliveries, sent or not; False when no endpoint has this id."""
+    statement = delete(webhook_endpoints).where(webhook_endpoints.c.id == endpoint_id)
+    async with engine.begin() as connection:
+        return (await connection.execute(statement)).rowcount == 1
+
+
+async def deliveries(
+    engine: AsyncEngine, endpoint_id: UUID, status: DeliveryStatus | None, before: int | None, first: int
+) -> list[Delivery]:
+    """An endpoint's deliveries, newest first, with `seq` below `before`; at most `first`."""
+    d = webhook_deliveries.c
+    query = select(webhook_deliveries).where(d.endpoint_id == endpoint_id).order_by(d.seq.desc()).limit(first)
+    if status is not None:
+        query = query.where(d.status == status.value)
+    if before is not None:
+        query = query.where(d.seq < before)
+    async with engine.connect() as connection:
+        return [_delivery(row) for row in (await connection.execute(query)).mappings()]
+
+
+async def delivery(engine: AsyncEngine, delivery_id: UUID) -> Delivery | None:
+    """One delivery; None when no delivery has this id."""
+    async with engine.connect() as connection:
+        query = select(webhook_deliveries).where(webhook_deliveries.c.id == delivery_id)
+        row = (await connection.execute(query)).mappings().first()
+    return _delivery(row) if row else None
+
+
+async def retry(engine: AsyncEngine, delivery_id: UUID) -> Delivery | None:
+    """Queue a dead (or delivered) delivery again, due now with fresh attempts; None when it does not exist.
+
+    Raises DeliveryUnfinished for one still pending or in flight: it is going to be tried anyway.
+    """
+    d = webhook_deliveries.c
+    statement = (
+        update(webhook_deliveries)
+        .where(d.id == delivery_id, d.status.in_(_RETRIABLE))
+        .values(status=DeliveryStatus.PENDING.value, attempts=0, next_attempt_at=func.now(), delivered_at=None)
+        .returning(webhook_deliveries)
+    )
+    async with engine.begin() as connection:
+        row = (await connection.execute(statement)).mappings().first()
+    if row is not None:
+        return _delivery(row)
+    if await delivery(engine, delivery_id) is not None:
+        raise DeliveryUnfinished(delivery_id)
+    return None
