@@ -91,7 +91,7 @@ class TestValidation:
     def test_names_an_operator_that_does_not_fit_the_field_type(self) -> None:
         found = problems(changed(("rules", 1, "when"), {"company.industry": {"gte": 5}}))
 
-        assert "'gte' does not apply to a text" in found["rules[1].when.company.industry.gte"]
+        assert "'gte' does not apply to text values" in found["rules[1].when.company.industry.gte"]
 
     def test_names_a_property_condition_with_the_wrong_operand(self) -> None:
         found = problems(changed(("rules", 0, "when", "page"), {"in": "/pricing"}))
