@@ -1,4 +1,4 @@
-"""The domain's storage ports on one Postgres connection (SQLAlchemy Core)."""
+"""The domain's storage ports on one Postgres connection: leads on asyncpg directly, keys on SQLAlchemy Core."""
 
 from __future__ import annotations
 
@@ -6,18 +6,31 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Uuid, bindparam, insert, select, text, update
+import asyncpg
+from sqlalchemy import Uuid, bindparam, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from leadcycle.domain.model import Lead
 from leadcycle.domain.ports import LeadChange, StoredKey
+from leadcycle.persistence import statements
 from leadcycle.persistence.mapping import lead_from_row, lead_to_row
 from leadcycle.persistence.tables import activities, idempotency_keys, lead_changes, lead_history, leads
 
 # Writers of one lead queue on this advisory lock before locking the row. It assigns no
 # transaction id, so a writer gets its id only after the previous writer of the lead has
 # committed: change-log order by (xid, id) then matches version order (see change_log.py).
-_LEAD_WRITER_LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(CAST(:id AS text), 0))")
+_LEAD_WRITER_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))"
+_LEAD = "SELECT * FROM leads WHERE id = $1"
+_LOCKED_LEAD = _LEAD + " FOR UPDATE"
+_INSERT_LEAD = statements.insert(leads, [column.name for column in leads.columns])
+_UPDATE_LEAD = statements.update_versioned(leads)
+_INSERT_ACTIVITY = statements.insert(
+    activities, ["lead_id", "kind", "occurred_at", "recorded_at", "properties", "points", "cycle", "rule"]
+)
+_INSERT_HISTORY = statements.insert(lead_history, ["lead_id", "at", "kind", "actor", "summary", "data"])
+_INSERT_CHANGE = statements.insert(
+    lead_changes, ["lead_id", "version", "kind", "actor", "at", "from_stage", "to_stage", "snapshot"]
+)
 
 # One statement for any number of keys (a multi-row VALUES would be compiled anew per count).
 _CLAIM_KEYS = text(
@@ -33,24 +46,25 @@ _CLAIM_KEYS = text(
 
 
 class SqlLeadRepository:
-    def __init__(self, connection: AsyncConnection) -> None:
+    """Leads on the unit of work's asyncpg connection, inside its transaction: the hottest path of every write."""
+
+    def __init__(self, connection: asyncpg.Connection) -> None:
         self._connection = connection
 
     async def add(self, lead: Lead, change: LeadChange) -> None:
         """Insert a new lead with its pending activities, history and change-log entry."""
-        await self._connection.execute(insert(leads).values(lead_to_row(lead)))
+        await self._connection.execute(_INSERT_LEAD.sql, *_INSERT_LEAD.arguments(lead_to_row(lead)))
         await self._write_pending([(lead, change)])
 
     async def get(self, lead_id: UUID) -> Lead | None:
         """The lead as committed, without locking."""
-        row = (await self._connection.execute(select(leads).where(leads.c.id == lead_id))).mappings().first()
+        row = await self._connection.fetchrow(_LEAD, lead_id)
         return lead_from_row(row) if row else None
 
     async def lock(self, lead_id: UUID) -> Lead | None:
         """The lead, locked against other writers until the transaction ends."""
-        await self._connection.execute(_LEAD_WRITER_LOCK, {"id": str(lead_id)})
-        query = select(leads).where(leads.c.id == lead_id).with_for_update()
-        row = (await self._connection.execute(query)).mappings().first()
+        await self._connection.execute(_LEAD_WRITER_LOCK, str(lead_id))
+        row = await self._connection.fetchrow(_LOCKED_LEAD, lead_id)
         return lead_from_row(row) if row else None
 
     async def save(self, lead: Lead, change: LeadChange) -> None:
@@ -65,12 +79,9 @@ class SqlLeadRepository:
         """
         first, last = steps[0][0], steps[-1][0]
         assert [lead.version for lead, _ in steps] == list(range(first.version, last.version + 1))
-        row = lead_to_row(last)
-        del row["id"]
-        written = await self._connection.execute(
-            update(leads).where(leads.c.id == last.id, leads.c.version == first.version - 1).values(row)
-        )
-        if written.rowcount != 1:
+        row = lead_to_row(last) | {"expected_version": first.version - 1}
+        status = await self._connection.execute(_UPDATE_LEAD.sql, *_UPDATE_LEAD.arguments(row))
+        if status != "UPDATE 1":
             raise RuntimeError(f"lead {last.id} was saved without holding its lock")
         await self._write_pending(steps)
 
@@ -89,19 +100,25 @@ class SqlLeadRepository:
             for lead, change in steps
             for a in lead.new_activities
         ]
-        if activity_rows:
-            await self._connection.execute(insert(activities), activity_rows)
         history_rows = [
             {"lead_id": lead.id, "at": h.at, "kind": h.kind, "actor": h.actor, "summary": h.summary, "data": h.data}
             for lead, _change in steps
             for h in lead.new_history
         ]
-        if history_rows:
-            await self._connection.execute(insert(lead_history), history_rows)
-        await self._connection.execute(insert(lead_changes), [_change_row(lead, change) for lead, change in steps])
+        change_rows = [_change_row(lead, change) for lead, change in steps]
+        for statement, rows in (
+            (_INSERT_ACTIVITY, activity_rows),
+            (_INSERT_HISTORY, history_rows),
+            (_INSERT_CHANGE, change_rows),
+        ):
+            await self._insert_all(statement, rows)
         for lead, _change in steps:
             lead.new_activities.clear()
             lead.new_history.clear()
+
+    async def _insert_all(self, statement: statements.Statement, rows: Sequence[Mapping[str, Any]]) -> None:
+        if rows:  # asyncpg sends every row's execution before waiting for one: a single round trip
+            await self._connection.executemany(statement.sql, [statement.arguments(row) for row in rows])
 
 
 def _change_row(lead: Lead, change: LeadChange) -> dict[str, Any]:
