@@ -24,11 +24,11 @@ _LEAD = "SELECT * FROM leads WHERE id = $1"
 _LOCKED_LEAD = _LEAD + " FOR UPDATE"
 _INSERT_LEAD = statements.insert(leads, [column.name for column in leads.columns])
 _UPDATE_LEAD = statements.update_versioned(leads)
-_INSERT_ACTIVITY = statements.insert(
+_INSERT_ACTIVITIES = statements.insert_rows(
     activities, ["lead_id", "kind", "occurred_at", "recorded_at", "properties", "points", "cycle", "rule"]
 )
-_INSERT_HISTORY = statements.insert(lead_history, ["lead_id", "at", "kind", "actor", "summary", "data"])
-_INSERT_CHANGE = statements.insert(
+_INSERT_HISTORY = statements.insert_rows(lead_history, ["lead_id", "at", "kind", "actor", "summary", "data"])
+_INSERT_CHANGES = statements.insert_rows(
     lead_changes, ["lead_id", "version", "kind", "actor", "at", "from_stage", "to_stage", "snapshot"]
 )
 
@@ -107,18 +107,18 @@ class SqlLeadRepository:
         ]
         change_rows = [_change_row(lead, change) for lead, change in steps]
         for statement, rows in (
-            (_INSERT_ACTIVITY, activity_rows),
+            (_INSERT_ACTIVITIES, activity_rows),
             (_INSERT_HISTORY, history_rows),
-            (_INSERT_CHANGE, change_rows),
+            (_INSERT_CHANGES, change_rows),
         ):
             await self._insert_all(statement, rows)
         for lead, _change in steps:
             lead.new_activities.clear()
             lead.new_history.clear()
 
-    async def _insert_all(self, statement: statements.Statement, rows: Sequence[Mapping[str, Any]]) -> None:
-        if rows:  # asyncpg sends every row's execution before waiting for one: a single round trip
-            await self._connection.executemany(statement.sql, [statement.arguments(row) for row in rows])
+    async def _insert_all(self, statement: statements.RowsInsert, rows: Sequence[Mapping[str, Any]]) -> None:
+        if rows:
+            await self._connection.execute(statement.sql, *statement.arguments(rows))
 
 
 def _change_row(lead: Lead, change: LeadChange) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Table
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql.base import PGDialect
 
 from leadcycle.persistence.mapping import dumps
 
@@ -42,6 +43,37 @@ def insert(table: Table, names: Sequence[str]) -> Statement:
     placeholders = ", ".join(f"${n}" for n in range(1, len(parameters) + 1))
     sql = f"INSERT INTO {table.name} ({', '.join(parameters)}) VALUES ({placeholders})"
     return Statement(sql, parameters, json_parameters)
+
+
+@dataclass(frozen=True)
+class RowsInsert:
+    """INSERT of any number of rows in one statement: one array per column, rows inserted in order."""
+
+    sql: str
+    statement: Statement
+
+    def arguments(self, rows: Sequence[Mapping[str, Any]]) -> list[list[Any]]:
+        """One array per column, in parameter order."""
+        columns = zip(*(self.statement.arguments(row) for row in rows), strict=True)
+        return [list(values) for values in columns]
+
+
+def insert_rows(table: Table, names: Sequence[str]) -> RowsInsert:
+    """INSERT of the rows given as column arrays (`unnest`), so that any count is one prepared statement.
+
+    Rows go in in the order given, so identity ids follow it (the change log relies on that).
+    """
+    statement = insert(table, names)
+    dialect = PGDialect()  # type: ignore[no-untyped-call]  # SQLAlchemy leaves dialect constructors untyped
+    arrays = ", ".join(
+        f"${n}::{table.c[name].type.compile(dialect=dialect)}[]" for n, name in enumerate(statement.parameters, 1)
+    )
+    columns = ", ".join(statement.parameters)
+    sql = (
+        f"INSERT INTO {table.name} ({columns}) SELECT {columns} "
+        f"FROM unnest({arrays}) WITH ORDINALITY AS r({columns}, n) ORDER BY n"
+    )
+    return RowsInsert(sql, statement)
 
 
 def update_versioned(table: Table) -> Statement:
