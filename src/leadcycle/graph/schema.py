@@ -20,6 +20,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from leadcycle.graph.errors import should_mask
+from leadcycle.graph.leads.fast_page import LeadPageFastPath
 from leadcycle.graph.leads.mutations import LeadMutations
 from leadcycle.graph.leads.queries import LeadQueries
 from leadcycle.graph.leads.subscriptions import LeadSubscriptions
@@ -42,6 +43,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         lambda: ParserCache(maxsize=256),
         lambda: AddValidationRules(rules),
         lambda: ValidationCache(maxsize=256),
+        LeadPageFastPath,
         lambda: MaskErrors(should_mask_error=should_mask, error_message="Unexpected error; it was logged."),
     ]
     return strawberry.Schema(
