@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -72,6 +73,16 @@ class KeepAliveHandler(BaseGraphQLTransportWSHandler[Context, None]):
 
 class LeadcycleGraphQL(GraphQL[Context, None]):
     graphql_transport_ws_handler_class = KeepAliveHandler
+
+    def encode_json(self, data: object) -> str | bytes:
+        """orjson: a page of leads encodes several times faster than with the standard library.
+
+        The standard library still answers what orjson refuses (integers beyond 64 bits in a JSON scalar).
+        """
+        try:
+            return orjson.dumps(data)
+        except TypeError:
+            return super().encode_json(data)
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         actor = request.headers.get("x-actor") or ANONYMOUS
