@@ -44,12 +44,8 @@ class InProcess:
 
         monkeypatch.setattr(strawberry_schema_module, "execute", counting_execute)
 
-    async def run(
-        self, query: str, operation_name: str | None = None, **variables: Any
-    ) -> strawberry.types.ExecutionResult:
-        return await self.schema.execute(
-            query, variable_values=variables, context_value=self.context, operation_name=operation_name
-        )
+    async def run(self, query: str, **variables: Any) -> strawberry.types.ExecutionResult:
+        return await self.schema.execute(query, variable_values=variables, context_value=self.context)
 
     async def data(self, query: str, **variables: Any) -> dict[str, Any]:
         result = await self.run(query, **variables)
@@ -112,9 +108,3 @@ class TestFastPage:
         assert server.executions == 1
         assert result.errors
         assert result.errors[0].message == "first must be between 0 and 200"
-
-    async def test_an_unknown_operation_name_is_graphql_cores_error(self, server: InProcess) -> None:
-        result = await server.run("query Page " + PLAIN, operation_name="Other")
-        assert server.executions == 1
-        assert result.errors
-        assert "Other" in result.errors[0].message

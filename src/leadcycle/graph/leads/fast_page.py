@@ -56,8 +56,7 @@ class LeadPageFastPath(SchemaExtension):
         context = self.execution_context
         if isinstance(context.context, Context) and context.graphql_document is not None:
             try:
-                document = context.graphql_document
-                field, arguments = _page_field(document.definitions, context.operation_name, context.variables or {})
+                field, arguments = _page_field(context.graphql_document.definitions, context.variables or {})
                 leads = context.schema._schema.query_type.fields["leads"]  # type: ignore[union-attr]
                 complete = _complete(leads.type, field.selection_set)
                 page = await read_page(context.context.services, queries.LeadFilter(), queries.LeadOrder(), **arguments)
@@ -69,15 +68,11 @@ class LeadPageFastPath(SchemaExtension):
         yield
 
 
-def _page_field(
-    definitions: Any, operation_name: str | None, variables: dict[str, Any]
-) -> tuple[FieldNode, dict[str, Any]]:
+def _page_field(definitions: Any, variables: dict[str, Any]) -> tuple[FieldNode, dict[str, Any]]:
     """The operation's one `leads` field and its page arguments."""
     if len(definitions) != 1 or not isinstance(definitions[0], OperationDefinitionNode):
         raise Unsupported("one operation, no fragments")
     operation = definitions[0]
-    if operation_name is not None and (operation.name is None or operation.name.value != operation_name):
-        raise Unsupported("another operation's name")
     selections = operation.selection_set.selections
     if operation.operation is not OperationType.QUERY or operation.directives or len(selections) != 1:
         raise Unsupported("a query of one root field")
