@@ -84,8 +84,10 @@ leads = Table(
     Index(None, "updated_at", "id"),
     Index(None, "score", "id"),
     Index(None, "stage"),
-    Index(None, "temperature"),
+    Index(None, "temperature", "score", postgresql_include=["stage"]),
     Index(None, "source", "created_at"),
+    Index(None, "source", "stage"),
+    Index(None, "created_at", postgresql_include=["source", "stage", "reached_mql_at", "reached_opportunity_at"]),
     Index(None, "owner_team"),
 )
 
