@@ -5,6 +5,7 @@ from typing import Any
 
 import httpx
 import pytest
+import strawberry.schema.schema as strawberry_schema_module
 
 from leadcycle.domain.model_use_cases import ScoringModelUseCases
 from leadcycle.domain.use_cases import LeadUseCases
@@ -58,6 +59,31 @@ class TestQueryLimits:
         response = await client.post("/graphql", json={"query": PIPELINE, "variables": {"pad": padding}})
         assert response.status_code == 413
         assert "larger than" in response.json()["errors"][0]["message"]
+
+
+class TestValidationCache:
+    async def test_a_repeated_operation_is_validated_once(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        validations: list[object] = []
+        real_validate = strawberry_schema_module.validate
+
+        def counting_validate(*args: Any, **kwargs: Any) -> Any:
+            validations.append(args)
+            return real_validate(*args, **kwargs)
+
+        monkeypatch.setattr(strawberry_schema_module, "validate", counting_validate)
+        schema = build_schema(Settings())
+        for _ in range(3):
+            result = await schema.execute("query ValidatedOnce { __typename }")
+            assert result.data == {"__typename": "Query"}
+        assert len(validations) == 1
+
+    async def test_a_cached_refusal_still_refuses(self) -> None:
+        schema = build_schema(Settings(max_aliases=2))
+        query = "{ a: __typename b: __typename c: __typename }"
+        first, second = await schema.execute(query), await schema.execute(query)
+        assert first.errors
+        assert second.errors
+        assert "aliases" in second.errors[0].message
 
 
 class TestIntrospection:

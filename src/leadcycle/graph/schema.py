@@ -4,6 +4,7 @@ from collections.abc import Callable
 from decimal import Decimal
 
 import strawberry
+from graphql import ASTValidationRule
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
     AddValidationRules,
@@ -19,6 +20,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from leadcycle.graph.errors import should_mask
+from leadcycle.graph.leads.fast_page import LeadPageFastPath
 from leadcycle.graph.leads.mutations import LeadMutations
 from leadcycle.graph.leads.queries import LeadQueries
 from leadcycle.graph.leads.subscriptions import LeadSubscriptions
@@ -37,17 +39,17 @@ Subscription = merge_types("Subscription", (LeadSubscriptions,))
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:
-    # Factories, so that each operation gets fresh extension instances.
+    rules = protection_rules(settings)
+    # Factories, so that each operation gets fresh extension instances; the rules they add are the same classes
+    # every time, so the validation cache (keyed on them) hits.
     extensions: list[Callable[[], SchemaExtension]] = [
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         lambda: ParserCache(maxsize=256),
+        lambda: AddValidationRules(rules),
         lambda: ValidationCache(maxsize=256),
-        lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+        LeadPageFastPath,
         lambda: MaskErrors(should_mask_error=should_mask, error_message="Unexpected error; it was logged."),
     ]
-    if not settings.introspection:
-        extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
@@ -55,3 +57,18 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         extensions=extensions,
         config=StrawberryConfig(scalar_map={Decimal: DECIMAL}),
     )
+
+
+def protection_rules(settings: Settings) -> list[type[ASTValidationRule]]:
+    """The depth, alias and introspection rules, built once per schema.
+
+    Each `QueryDepthLimiter` and `MaxAliasesLimiter` instance makes a new rule class, and `ValidationCache` keys its
+    LRU on the rule classes: an instance per request would make every validation a miss.
+    """
+    rules = [
+        *QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
+    ]
+    if not settings.introspection:
+        rules.append(NoSchemaIntrospectionCustomRule)
+    return rules

@@ -1,4 +1,4 @@
-"""The domain's storage ports on one Postgres connection (SQLAlchemy Core)."""
+"""The domain's storage ports on one Postgres connection: leads on asyncpg directly, keys on SQLAlchemy Core."""
 
 from __future__ import annotations
 
@@ -7,18 +7,40 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Uuid, bindparam, insert, or_, select, text, update
+import asyncpg
+from sqlalchemy import Uuid, bindparam, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from leadcycle.domain.model import Activity, Lead
 from leadcycle.domain.ports import LeadChange, StoredKey
+from leadcycle.persistence import statements
 from leadcycle.persistence.mapping import activity_from_row, lead_from_row, lead_to_row
 from leadcycle.persistence.tables import activities, idempotency_keys, lead_changes, lead_history, leads
 
 # Writers of one lead queue on this advisory lock before locking the row. It assigns no
 # transaction id, so a writer gets its id only after the previous writer of the lead has
 # committed: change-log order by (xid, id) then matches version order (see change_log.py).
-_LEAD_WRITER_LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(CAST(:id AS text), 0))")
+_LEAD_WRITER_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))"
+_LEAD = "SELECT * FROM leads WHERE id = $1"
+_LOCKED_LEAD = _LEAD + " FOR UPDATE"
+# The activities scoring counts: those of the lead's current cycle, all of them in cycle 1.
+_CYCLE_ACTIVITIES = """
+    SELECT a.* FROM activities a JOIN leads l ON l.id = a.lead_id
+    WHERE a.lead_id = ANY($1::uuid[]) AND a.cycle = l.cycle AND (l.cycle = 1 OR a.occurred_at >= l.cycle_started_at)
+"""
+_FIRST_LEADS = "SELECT * FROM leads ORDER BY id LIMIT $1"
+_LEADS_AFTER = "SELECT * FROM leads WHERE id > $1 ORDER BY id LIMIT $2"
+_MARK_SCORED = "UPDATE leads SET scoring_model_version = $2, review_at = $3 WHERE id = $1"
+_DUE_FOR_REVIEW = "SELECT id FROM leads WHERE review_at IS NOT NULL AND review_at <= $1 ORDER BY review_at LIMIT $2"
+_INSERT_LEAD = statements.insert(leads, [column.name for column in leads.columns])
+_UPDATE_LEAD = statements.update_versioned(leads)
+_INSERT_ACTIVITIES = statements.insert_rows(
+    activities, ["lead_id", "kind", "occurred_at", "recorded_at", "properties", "points", "cycle", "rule"]
+)
+_INSERT_HISTORY = statements.insert_rows(lead_history, ["lead_id", "at", "kind", "actor", "summary", "data"])
+_INSERT_CHANGES = statements.insert_rows(
+    lead_changes, ["lead_id", "version", "kind", "actor", "at", "from_stage", "to_stage", "snapshot"]
+)
 
 # One statement for any number of keys (a multi-row VALUES would be compiled anew per count).
 _CLAIM_KEYS = text(
@@ -34,56 +56,46 @@ _CLAIM_KEYS = text(
 
 
 class SqlLeadRepository:
-    def __init__(self, connection: AsyncConnection) -> None:
+    """Leads on the unit of work's asyncpg connection, inside its transaction: the hottest path of every write."""
+
+    def __init__(self, connection: asyncpg.Connection) -> None:
         self._connection = connection
 
     async def add(self, lead: Lead, change: LeadChange) -> None:
         """Insert a new lead with its pending activities, history and change-log entry."""
-        await self._connection.execute(insert(leads).values(lead_to_row(lead)))
+        await self._connection.execute(_INSERT_LEAD.sql, *_INSERT_LEAD.arguments(lead_to_row(lead)))
         await self._write_pending([(lead, change)])
 
     async def get(self, lead_id: UUID) -> Lead | None:
         """The lead as committed, without locking."""
-        row = (await self._connection.execute(select(leads).where(leads.c.id == lead_id))).mappings().first()
+        row = await self._connection.fetchrow(_LEAD, lead_id)
         return lead_from_row(row) if row else None
 
     async def lock(self, lead_id: UUID) -> Lead | None:
         """The lead, locked against other writers until the transaction ends."""
-        await self._connection.execute(_LEAD_WRITER_LOCK, {"id": str(lead_id)})
-        query = select(leads).where(leads.c.id == lead_id).with_for_update()
-        row = (await self._connection.execute(query)).mappings().first()
+        await self._connection.execute(_LEAD_WRITER_LOCK, str(lead_id))
+        row = await self._connection.fetchrow(_LOCKED_LEAD, lead_id)
         if row is None:
             return None
         lead = lead_from_row(row)
-        lead.cycle_activities = await self._cycle_activities(lead)
+        lead.cycle_activities = (await self._cycle_activities_of([lead.id])).get(lead.id, ())
         return lead
 
-    async def _cycle_activities(self, lead: Lead) -> tuple[Activity, ...]:
-        """The activities of the lead's current cycle that scoring counts (see `counts_in_cycle`)."""
-        return (await self._cycle_activities_of([lead.id])).get(lead.id, ())
-
     async def _cycle_activities_of(self, lead_ids: Sequence[UUID]) -> dict[UUID, tuple[Activity, ...]]:
-        """The activities each lead's current cycle counts, by lead, in one query."""
-        query = (
-            select(activities)
-            .join(leads, leads.c.id == activities.c.lead_id)
-            .where(
-                activities.c.lead_id.in_(lead_ids),
-                activities.c.cycle == leads.c.cycle,
-                or_(leads.c.cycle == 1, activities.c.occurred_at >= leads.c.cycle_started_at),
-            )
-        )
+        """The activities each lead's current cycle counts (see `counts_in_cycle`), by lead, in one query."""
         found: dict[UUID, list[Activity]] = {}
-        for row in (await self._connection.execute(query)).mappings():
+        for row in await self._connection.fetch(_CYCLE_ACTIVITIES, lead_ids):
             found.setdefault(row["lead_id"], []).append(activity_from_row(row))
         return {lead_id: tuple(items) for lead_id, items in found.items()}
 
     async def page_for_scoring(self, after: UUID | None, first: int) -> list[Lead]:
         """Up to `first` leads after `after` in id order, each with its current cycle's activities; no locks."""
-        query = select(leads).order_by(leads.c.id).limit(first)
-        if after is not None:
-            query = query.where(leads.c.id > after)
-        page = [lead_from_row(row) for row in (await self._connection.execute(query)).mappings()]
+        rows = await (
+            self._connection.fetch(_FIRST_LEADS, first)
+            if after is None
+            else self._connection.fetch(_LEADS_AFTER, after, first)
+        )
+        page = [lead_from_row(row) for row in rows]
         counted = await self._cycle_activities_of([lead.id for lead in page])
         for lead in page:
             lead.cycle_activities = counted.get(lead.id, ())
@@ -95,18 +107,11 @@ class SqlLeadRepository:
 
     async def mark_scored(self, lead: Lead) -> None:
         """Record the version that scored a locked lead it left unchanged, and its next review: no new version."""
-        values = {"scoring_model_version": lead.scoring_model_version, "review_at": lead.review_at}
-        await self._connection.execute(update(leads).where(leads.c.id == lead.id).values(values))
+        await self._connection.execute(_MARK_SCORED, lead.id, lead.scoring_model_version, lead.review_at)
 
     async def due_for_review(self, now: datetime, first: int) -> list[UUID]:
         """Up to `first` leads whose review time has come, the longest overdue first (the partial index)."""
-        query = (
-            select(leads.c.id)
-            .where(leads.c.review_at.is_not(None), leads.c.review_at <= now)
-            .order_by(leads.c.review_at)
-            .limit(first)
-        )
-        return list((await self._connection.execute(query)).scalars())
+        return [row["id"] for row in await self._connection.fetch(_DUE_FOR_REVIEW, now, first)]
 
     async def save_all(self, steps: Sequence[tuple[Lead, LeadChange]]) -> None:
         """Write a locked lead back through successive changes: one UPDATE, one insert per table.
@@ -116,12 +121,9 @@ class SqlLeadRepository:
         """
         first, last = steps[0][0], steps[-1][0]
         assert [lead.version for lead, _ in steps] == list(range(first.version, last.version + 1))
-        row = lead_to_row(last)
-        del row["id"]
-        written = await self._connection.execute(
-            update(leads).where(leads.c.id == last.id, leads.c.version == first.version - 1).values(row)
-        )
-        if written.rowcount != 1:
+        row = lead_to_row(last) | {"expected_version": first.version - 1}
+        status = await self._connection.execute(_UPDATE_LEAD.sql, *_UPDATE_LEAD.arguments(row))
+        if status != "UPDATE 1":
             raise RuntimeError(f"lead {last.id} was saved without holding its lock")
         await self._write_pending(steps)
 
@@ -140,19 +142,25 @@ class SqlLeadRepository:
             for lead, change in steps
             for a in lead.new_activities
         ]
-        if activity_rows:
-            await self._connection.execute(insert(activities), activity_rows)
         history_rows = [
             {"lead_id": lead.id, "at": h.at, "kind": h.kind, "actor": h.actor, "summary": h.summary, "data": h.data}
             for lead, _change in steps
             for h in lead.new_history
         ]
-        if history_rows:
-            await self._connection.execute(insert(lead_history), history_rows)
-        await self._connection.execute(insert(lead_changes), [_change_row(lead, change) for lead, change in steps])
+        change_rows = [_change_row(lead, change) for lead, change in steps]
+        for statement, rows in (
+            (_INSERT_ACTIVITIES, activity_rows),
+            (_INSERT_HISTORY, history_rows),
+            (_INSERT_CHANGES, change_rows),
+        ):
+            await self._insert_all(statement, rows)
         for lead, _change in steps:
             lead.new_activities.clear()
             lead.new_history.clear()
+
+    async def _insert_all(self, statement: statements.RowsInsert, rows: Sequence[Mapping[str, Any]]) -> None:
+        if rows:
+            await self._connection.execute(statement.sql, *statement.arguments(rows))
 
 
 def _change_row(lead: Lead, change: LeadChange) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Self
 
+import asyncpg
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from leadcycle.persistence.repositories import SqlIdempotencyKeys, SqlLeadRepository
@@ -15,6 +16,10 @@ from leadcycle.persistence.scoring_models import ModelCache, SqlScoringModels
 
 class SqlUnitOfWork:
     """Implements the domain's UnitOfWork port on one pooled connection.
+
+    The transaction is the driver's: the lead repository talks to asyncpg directly (the hot path),
+    and SQLAlchemy, switched to autocommit on this connection so that it begins nothing of its
+    own, runs its statements inside the same transaction.
 
     `after_commit` runs once the transaction is durable: the change-log wake-up goes there,
     never inside the transaction (a NOTIFY at commit takes a database-wide lock).
@@ -35,30 +40,44 @@ class SqlUnitOfWork:
         self._after_commit = after_commit
         self._models = models or ModelCache()
         self._connection: AsyncConnection | None = None
+        self._driver: asyncpg.Connection | None = None
 
     async def __aenter__(self) -> Self:
-        self._connection = await self._engine.connect()
-        await self._connection.begin()
-        self.leads = SqlLeadRepository(self._connection)
-        self.idempotency = SqlIdempotencyKeys(self._connection)
-        self.scoring_models = SqlScoringModels(self._connection, self._models)
-        self.rescoring = SqlRescoringRuns(self._connection)
+        connection = await self._engine.connect()
+        try:
+            await connection.execution_options(isolation_level="AUTOCOMMIT")
+            driver: asyncpg.Connection = (await connection.get_raw_connection()).driver_connection
+            await driver.execute("BEGIN")
+        except BaseException:
+            await connection.invalidate()
+            await connection.close()
+            raise
+        self._connection, self._driver = connection, driver
+        self.leads = SqlLeadRepository(driver)
+        self.idempotency = SqlIdempotencyKeys(connection)
+        self.scoring_models = SqlScoringModels(connection, self._models)
+        self.rescoring = SqlRescoringRuns(connection)
         return self
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         assert self._connection is not None
+        assert self._driver is not None
         try:
-            if self._connection.in_transaction():
-                await self._connection.rollback()
+            if self._driver.is_in_transaction():
+                await self._driver.execute("ROLLBACK")
+        except BaseException:
+            # Never hand a connection that may still be in our transaction back to the pool.
+            await self._connection.invalidate()
+            raise
         finally:
             await self._connection.close()
-            self._connection = None
+            self._connection = self._driver = None
 
     async def commit(self) -> None:
-        assert self._connection is not None
-        await self._connection.commit()
+        assert self._driver is not None
+        await self._driver.execute("COMMIT")
         if self._after_commit is not None:
             self._after_commit()
 

@@ -8,7 +8,7 @@ import strawberry
 
 from leadcycle.domain import validation
 from leadcycle.domain.errors import InvalidInput
-from leadcycle.graph.context import Info
+from leadcycle.graph.context import Info, Services
 from leadcycle.graph.errors import ClientError
 from leadcycle.graph.leads.connection import LeadConnection, LeadEdge, LeadFilter, PageInfo
 from leadcycle.graph.leads.enums import LeadOrderField, OrderDirection
@@ -90,18 +90,25 @@ class LeadQueries:
             if order_by
             else queries.LeadOrder()
         )
-        try:
-            found, more = await queries.lead_page(info.context.services.engine, where, order, _page_size(first), after)
-        except queries.InvalidCursor as error:
-            raise ClientError(str(error)) from None
-        policy = info.context.services.policy
-        edges = [
-            LeadEdge(cursor=queries.encode_cursor(lead, order), node=Lead.from_domain(lead, policy)) for lead in found
-        ]
-        page = PageInfo(
-            has_next_page=more,
-            has_previous_page=False,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
-        )
-        return LeadConnection(edges=edges, page_info=page, where=where)
+        return await read_page(info.context.services, where, order, first, after)
+
+
+async def read_page(
+    services: Services, where: queries.LeadFilter, order: queries.LeadOrder, first: int | None, after: str | None
+) -> LeadConnection:
+    """A page of leads as `leads` answers it (also for its fast path, fast_page.py)."""
+    try:
+        found, more = await queries.lead_page(services.engine, where, order, _page_size(first), after)
+    except queries.InvalidCursor as error:
+        raise ClientError(str(error)) from None
+    edges = [
+        LeadEdge(cursor=queries.encode_cursor(lead, order), node=Lead.from_domain(lead, services.policy))
+        for lead in found
+    ]
+    page = PageInfo(
+        has_next_page=more,
+        has_previous_page=False,
+        start_cursor=edges[0].cursor if edges else None,
+        end_cursor=edges[-1].cursor if edges else None,
+    )
+    return LeadConnection(edges=edges, page_info=page, where=where)

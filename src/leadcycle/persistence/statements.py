@@ -1,0 +1,86 @@
+"""The write path's statements as plain SQL for asyncpg, built once from the Core tables.
+
+A write runs six to eight statements; built with SQLAlchemy's `insert(...).values(...)` on every call,
+their construction, cache keys and parameter processing cost more CPU than asyncpg's round trips
+(bench/RESULTS.md). Built once here, they run as asyncpg's cached prepared statements, and the
+tables stay the one description of the columns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Table
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql.base import PGDialect
+
+from leadcycle.persistence.mapping import dumps
+
+
+@dataclass(frozen=True)
+class Statement:
+    """SQL with numbered parameters, and how a row of named values becomes its arguments."""
+
+    sql: str
+    parameters: tuple[str, ...]
+    json_parameters: frozenset[str]
+
+    def arguments(self, row: Mapping[str, Any]) -> list[Any]:
+        """The row's values in parameter order; jsonb values as JSON text (the engine's codec takes text)."""
+        return [dumps(row[name]) if name in self.json_parameters else row[name] for name in self.parameters]
+
+
+def _columns(table: Table, names: Iterable[str]) -> tuple[tuple[str, ...], frozenset[str]]:
+    names = tuple(names)
+    return names, frozenset(name for name in names if isinstance(table.c[name].type, JSONB))
+
+
+def insert(table: Table, names: Sequence[str]) -> Statement:
+    """INSERT of one row with the named columns."""
+    parameters, json_parameters = _columns(table, names)
+    placeholders = ", ".join(f"${n}" for n in range(1, len(parameters) + 1))
+    sql = f"INSERT INTO {table.name} ({', '.join(parameters)}) VALUES ({placeholders})"
+    return Statement(sql, parameters, json_parameters)
+
+
+@dataclass(frozen=True)
+class RowsInsert:
+    """INSERT of any number of rows in one statement: one array per column, rows inserted in order."""
+
+    sql: str
+    statement: Statement
+
+    def arguments(self, rows: Sequence[Mapping[str, Any]]) -> list[list[Any]]:
+        """One array per column, in parameter order."""
+        columns = zip(*(self.statement.arguments(row) for row in rows), strict=True)
+        return [list(values) for values in columns]
+
+
+def insert_rows(table: Table, names: Sequence[str]) -> RowsInsert:
+    """INSERT of the rows given as column arrays (`unnest`), so that any count is one prepared statement.
+
+    Rows go in in the order given, so identity ids follow it (the change log relies on that).
+    """
+    statement = insert(table, names)
+    dialect = PGDialect()  # type: ignore[no-untyped-call]  # SQLAlchemy leaves dialect constructors untyped
+    arrays = ", ".join(
+        f"${n}::{table.c[name].type.compile(dialect=dialect)}[]" for n, name in enumerate(statement.parameters, 1)
+    )
+    columns = ", ".join(statement.parameters)
+    sql = (
+        f"INSERT INTO {table.name} ({columns}) SELECT {columns} "
+        f"FROM unnest({arrays}) WITH ORDINALITY AS r({columns}, n) ORDER BY n"
+    )
+    return RowsInsert(sql, statement)
+
+
+def update_versioned(table: Table) -> Statement:
+    """UPDATE of every column of the row `id` whose version is still `expected_version` (zero rows: a conflict)."""
+    names = [column.name for column in table.columns if column.name != "id"]
+    parameters, json_parameters = _columns(table, ["id", *names])
+    assignments = ", ".join(f"{name} = ${n}" for n, name in enumerate(names, start=2))
+    expected = len(parameters) + 1
+    sql = f"UPDATE {table.name} SET {assignments} WHERE id = $1 AND version = ${expected}"
+    return Statement(sql, (*parameters, "expected_version"), json_parameters)
