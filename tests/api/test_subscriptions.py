@@ -306,3 +306,15 @@ class TestRefusedDocuments:
 
         assert (refused["type"], refused["id"]) == ("error", "1")
         assert "noSuchField" in refused["payload"][0]["message"]
+
+    async def test_a_syntax_error_closes_the_connection_with_4400(self, api_url: str) -> None:
+        async with live(api_url) as connection:
+            await connection.send(
+                {"id": "1", "type": "subscribe", "payload": {"query": "subscription { leadChanged {"}}
+            )
+            with pytest.raises(ConnectionClosed) as closed:
+                await connection.message()
+
+        assert closed.value.rcvd is not None
+        assert closed.value.rcvd.code == 4400
+        assert "Syntax Error" in closed.value.rcvd.reason

@@ -1,10 +1,11 @@
 """The schema: roots assembled from one package per concept, and the protections around it."""
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 
 import strawberry
-from graphql import ASTValidationRule
+from graphql import ASTValidationRule, GraphQLSyntaxError
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
     AddValidationRules,
@@ -44,7 +45,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     # every time, so the validation cache (keyed on them) hits.
     extensions: list[Callable[[], SchemaExtension]] = [
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
-        lambda: ParserCache(maxsize=256),
+        lambda: SyntaxTolerantParserCache(maxsize=256),
         lambda: AddValidationRules(rules),
         lambda: ValidationCache(maxsize=256),
         LeadPageFastPath,
@@ -57,6 +58,21 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         extensions=extensions,
         config=StrawberryConfig(scalar_map={Decimal: DECIMAL}),
     )
+
+
+class SyntaxTolerantParserCache(ParserCache):
+    """strawberry's parser cache, leaving a document with a syntax error to strawberry's own parse.
+
+    `ParserCache` raises the syntax error from its hook, outside the error handling of a subscription's stream:
+    the client got a bare `complete` instead of graphql-transport-ws's 4400 close. Left unparsed, the document is
+    parsed again where strawberry answers the error properly (4400 over WebSocket, a GraphQL error over HTTP).
+    """
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        with contextlib.suppress(GraphQLSyntaxError):
+            context.graphql_document = self.cached_parse_document(context.query, **context.parse_options)
+        yield
 
 
 def protection_rules(settings: Settings) -> list[type[ASTValidationRule]]:
