@@ -113,13 +113,16 @@ def create_app(settings: Settings, database_url: str) -> Starlette:
         use_cases = LeadUseCases(uow_factory, utc_now, parallel_leads=_parallel_leads(settings))
         await use_cases.refresh_policy()
         scoring = ScoringModelUseCases(uow_factory, utc_now)
-        app.state.services = Services(engine=engine, leads=use_cases, feed=feed, scoring=scoring)
+        webhook_options = _webhook_options(settings)
+        app.state.services = Services(
+            engine=engine, leads=use_cases, feed=feed, scoring=scoring, webhooks=webhook_options
+        )
         retention = RetentionJob(engine, _retention(settings), settings.retention_interval_seconds)
         retention.start()
         rescoring = Rescoring(uow_factory, utc_now, settings.rescoring_batch_size)
         rescoring_job = RescoringJob(rescoring, use_cases, settings.rescoring_interval_seconds)
         rescoring_job.start()
-        webhooks = Webhooks(engine, feed, _webhook_options(settings))
+        webhooks = Webhooks(engine, feed, webhook_options)
         webhooks.start()
         try:
             yield
@@ -195,6 +198,7 @@ def _webhook_options(settings: Settings) -> WorkerOptions:
         timeout_seconds=settings.webhook_timeout_seconds,
         poll_seconds=settings.webhook_poll_seconds,
         retry=retry,
+        allow_private_addresses=settings.webhook_allow_private_addresses,
     )
 
 

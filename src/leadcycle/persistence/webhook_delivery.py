@@ -28,6 +28,7 @@ from sqlalchemy.types import Integer, Interval
 from leadcycle.domain.webhooks import DELIVERY_HEADER, SIGNATURE_HEADER, DeliveryStatus, RetryPolicy, sign
 from leadcycle.persistence.tables import webhook_deliveries
 from leadcycle.persistence.tasks import cancel, woken
+from leadcycle.persistence.webhook_addresses import target
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,7 @@ class WorkerOptions:
     timeout_seconds: float = 10.0
     poll_seconds: float = 0.5
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    allow_private_addresses: bool = False
 
     @property
     def lease(self) -> timedelta:
@@ -124,8 +126,8 @@ def _failure(error: Exception) -> str:
     return f"{type(error).__name__}: {error}"[:_MAX_ERROR] if str(error) else type(error).__name__
 
 
-async def post(http: httpx.AsyncClient, claimed: Claimed, within: float) -> Outcome:
-    """POST the delivery's body, signed; any 2xx answer within `within` seconds delivers it, all else fails."""
+async def post(http: httpx.AsyncClient, claimed: Claimed, options: WorkerOptions) -> Outcome:
+    """POST the delivery's body, signed, to a permitted address; a 2xx answer within the timeout delivers it."""
     body = claimed.body.encode()
     headers = {
         "content-type": "application/json",
@@ -135,11 +137,15 @@ async def post(http: httpx.AsyncClient, claimed: Claimed, within: float) -> Outc
     }
     try:
         # A bound on the whole exchange (httpx's timeouts are per read): the claim outlives it.
-        async with asyncio.timeout(within), http.stream("POST", claimed.url, content=body, headers=headers) as answer:
-            if answer.is_success:
-                return Outcome(answer.status_code, None)
-            return Outcome(answer.status_code, f"HTTP {answer.status_code}: {await _excerpt(answer)}"[:_MAX_ERROR])
-    except Exception as error:  # timeouts, refused connections, bad TLS ...: all a failed attempt
+        async with asyncio.timeout(options.timeout_seconds):
+            to = await target(claimed.url, options.allow_private_addresses)
+            async with http.stream(
+                "POST", to.url, content=body, headers=headers | to.headers, extensions=to.extensions
+            ) as answer:
+                if answer.is_success:
+                    return Outcome(answer.status_code, None)
+                return Outcome(answer.status_code, f"HTTP {answer.status_code}: {await _excerpt(answer)}"[:_MAX_ERROR])
+    except Exception as error:  # forbidden addresses, timeouts, refused connections, bad TLS ...: all failed attempts
         return Outcome(None, _failure(error))
 
 
@@ -191,7 +197,7 @@ class Worker:
 
     async def _deliver(self, claimed: Claimed) -> None:
         assert self._http is not None
-        outcome = await post(self._http, claimed, self._options.timeout_seconds)
+        outcome = await post(self._http, claimed, self._options)
         try:
             await record(self._engine, claimed, outcome, self._options.retry)
         except Exception:  # the lease runs out and it is posted again: at-least-once holds
