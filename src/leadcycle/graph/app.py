@@ -199,6 +199,7 @@ def _webhook_options(settings: Settings) -> WorkerOptions:
         poll_seconds=settings.webhook_poll_seconds,
         retry=retry,
         allow_private_addresses=settings.webhook_allow_private_addresses,
+        secret_overlap=timedelta(hours=settings.webhook_secret_overlap_hours),
     )
 
 

@@ -74,3 +74,8 @@ class Settings(BaseSettings):
         description="Allow webhook URLs whose host resolves to loopback, private, link-local, unspecified or "
         "multicast addresses: for development and tests only (a guard against server-side request forgery).",
     )
+    webhook_secret_overlap_hours: float = Field(
+        default=24,
+        ge=0,
+        description="After rotateWebhookSecret, posts are signed with the old secret too for this long; 0: not at all.",
+    )

@@ -25,7 +25,7 @@ from sqlalchemy import bindparam, func, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.types import Integer, Interval
 
-from leadcycle.domain.webhooks import DELIVERY_HEADER, SIGNATURE_HEADER, DeliveryStatus, RetryPolicy, sign
+from leadcycle.domain.webhooks import DELIVERY_HEADER, SIGNATURE_HEADER, DeliveryStatus, RetryPolicy, signatures
 from leadcycle.persistence.tables import webhook_deliveries
 from leadcycle.persistence.tasks import cancel, woken
 from leadcycle.persistence.webhook_addresses import target
@@ -50,7 +50,8 @@ CLAIM = text("""
     SET status = 'IN_FLIGHT', attempts = d.attempts + 1, next_attempt_at = now() + :lease
     FROM due, webhook_endpoints e
     WHERE d.id = due.id AND e.id = d.endpoint_id
-    RETURNING d.id, d.attempts, d.body, e.url, e.secret""").bindparams(
+    RETURNING d.id, d.attempts, d.body, e.url, e.secret,
+        CASE WHEN e.previous_secret_expires_at > now() THEN e.previous_secret END AS previous_secret""").bindparams(
     bindparam("limit", type_=Integer), bindparam("lease", type_=Interval)
 )
 
@@ -64,6 +65,13 @@ class Claimed:
     body: str
     url: str
     secret: str
+    previous_secret: str | None
+    """The secret the last rotation replaced, while it still signs."""
+
+    @property
+    def secrets(self) -> list[str]:
+        """The secrets that sign the post: the current one first."""
+        return [self.secret] if self.previous_secret is None else [self.secret, self.previous_secret]
 
 
 @dataclass(frozen=True)
@@ -76,11 +84,14 @@ class Outcome:
 
 @dataclass(frozen=True)
 class WorkerOptions:
+    """How webhooks are delivered, from the settings; the mutations read the address guard and secret overlap."""
+
     concurrency: int = 16
     timeout_seconds: float = 10.0
     poll_seconds: float = 0.5
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     allow_private_addresses: bool = False
+    secret_overlap: timedelta = timedelta(hours=24)
 
     @property
     def lease(self) -> timedelta:
@@ -92,7 +103,7 @@ async def claim(engine: AsyncEngine, limit: int, lease: timedelta) -> list[Claim
     """Take up to `limit` due deliveries, each the earliest unfinished one of its endpoint and lead."""
     async with engine.begin() as connection:
         rows = await connection.execute(CLAIM, {"limit": limit, "lease": lease})
-        return [Claimed(row.id, row.attempts, row.body, row.url, row.secret) for row in rows]
+        return [Claimed(row.id, row.attempts, row.body, row.url, row.secret, row.previous_secret) for row in rows]
 
 
 async def record(engine: AsyncEngine, claimed: Claimed, outcome: Outcome, retry: RetryPolicy) -> None:
@@ -132,7 +143,7 @@ async def post(http: httpx.AsyncClient, claimed: Claimed, options: WorkerOptions
     headers = {
         "content-type": "application/json",
         "user-agent": "leadcycle-webhooks",
-        SIGNATURE_HEADER: sign(claimed.secret, body),
+        SIGNATURE_HEADER: signatures(claimed.secrets, body),
         DELIVERY_HEADER: str(claimed.id),
     }
     try:
