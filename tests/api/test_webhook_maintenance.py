@@ -14,7 +14,7 @@ from leadcycle.graph.settings import Settings
 from tests.api.test_webhooks import SECRET, about, create_lead, endpoint_at, posts_about, register
 from tests.conftest import GraphQLClient
 from tests.servers import own_server
-from tests.webhook_receiver import Receiver, receiving
+from tests.webhook_receiver import Received, Receiver, receiving
 
 NEW_SECRET = "the-new-secret-after-rotation"
 ROTATE = """mutation($id: ID!, $secret: String!) { rotateWebhookSecret(id: $id, secret: $secret) {
@@ -23,6 +23,8 @@ ROTATE = """mutation($id: ID!, $secret: String!) { rotateWebhookSecret(id: $id, 
 RETRY_DEAD = """mutation($id: ID!) { retryDeadWebhookDeliveries(endpointId: $id) {
   __typename ... on RetriedWebhookDeliveries { endpointId count } } }"""
 STATUSES = """query($id: ID!) { webhookEndpoint(id: $id) { deliveries { nodes { status } } } }"""
+BY_STATUS = """query($id: ID!, $status: WebhookDeliveryStatus) {
+  webhookEndpoint(id: $id) { deliveries(status: $status) { nodes { kind status } } } }"""
 ASSIGN = 'mutation($id: ID!) { assignLead(input: {leadId: $id, ownerTeam: "hooks"}) { __typename } }'
 FAST = {"webhook_allow_private_addresses": True, "webhook_poll_seconds": 0.05, "webhook_backoff_base_seconds": 0.05}
 
@@ -77,6 +79,29 @@ class TestRetryDeadDeliveries:
         for missing in (str(uuid.uuid4()), "not-an-id"):
             result = (await gql.data(RETRY_DEAD, id=missing))["retryDeadWebhookDeliveries"]
             assert result["__typename"] == "WebhookNotFound"
+
+
+class TestDeliveryLogByStatus:
+    async def test_lists_only_the_deliveries_in_the_status_asked_for(self, server_url: str) -> None:
+        def refuse_creation(post: Received) -> int:
+            return 500 if post.document["kind"] == "created" else 200
+
+        async with (
+            receiving(Receiver(refuse_creation)) as receiver,
+            own_server(server_url, Settings(webhook_max_attempts=1, **FAST)) as gql,
+        ):
+            endpoint_id = (await register(gql, receiver.url))["endpoint"]["id"]
+            lead_id = await create_lead(gql)
+            await gql.data(ASSIGN, id=lead_id)
+            await until_statuses(gql, endpoint_id, ["DELIVERED", "DEAD"])
+            dead, delivered, pending = [
+                (await gql.data(BY_STATUS, id=endpoint_id, status=status))["webhookEndpoint"]["deliveries"]["nodes"]
+                for status in ("DEAD", "DELIVERED", "PENDING")
+            ]
+
+        assert [(d["kind"], d["status"]) for d in dead] == [("CREATED", "DEAD")]
+        assert [(d["kind"], d["status"]) for d in delivered] == [("ASSIGNMENT", "DELIVERED")]
+        assert pending == []
 
 
 class TestRotateSecret:
