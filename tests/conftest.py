@@ -61,10 +61,12 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 
 @pytest_asyncio.fixture(scope="session")
 async def api_url(engine: AsyncEngine, database_url: str) -> AsyncIterator[str]:
-    """The app served by a real uvicorn on a free local port, for the whole run."""
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(Settings(), database_url), host="127.0.0.1", port=0, log_level="warning")
-    )
+    """The app served by a real uvicorn on a free local port, for the whole run.
+
+    It may post webhooks to private addresses: the tests' receivers listen on 127.0.0.1.
+    """
+    app = create_app(Settings(webhook_allow_private_addresses=True), database_url)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import AsyncIterator
 
 import asyncpg
+import httpx
 import uvicorn
 from sqlalchemy.engine import make_url
 from starlette.applications import Starlette
@@ -19,6 +20,7 @@ from starlette.applications import Starlette
 from leadcycle.graph.app import create_app
 from leadcycle.graph.settings import Settings
 from leadcycle.persistence.database import create_engine, migrate, plain_url
+from tests.conftest import GraphQLClient
 
 
 @contextlib.asynccontextmanager
@@ -62,3 +64,17 @@ async def serving(settings: Settings, database_url: str) -> AsyncIterator[tuple[
     app = create_app(settings, database_url)
     async with uvicorn_serving(app) as url:
         yield url, app
+
+
+@contextlib.asynccontextmanager
+async def own_server(server_url: str, settings: Settings) -> AsyncIterator[GraphQLClient]:
+    """A client of the app with these settings, on a fresh database of its own.
+
+    Its own database, so that its webhook workers never touch another test's deliveries.
+    """
+    async with (
+        fresh_database(server_url) as database_url,
+        serving(settings, database_url) as (api, _app),
+        httpx.AsyncClient(base_url=api, timeout=30) as http,
+    ):
+        yield GraphQLClient(http)

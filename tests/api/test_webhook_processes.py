@@ -29,6 +29,7 @@ WEBHOOK_SETTINGS = {
     "LEADCYCLE_WEBHOOK_POLL_SECONDS": "0.1",
     "LEADCYCLE_WEBHOOK_BACKOFF_BASE_SECONDS": "0.1",
     "LEADCYCLE_WEBHOOK_CONCURRENCY": "4",
+    "LEADCYCLE_WEBHOOK_ALLOW_PRIVATE_ADDRESSES": "true",  # the receiver listens on 127.0.0.1
 }
 REGISTER = """mutation($url: String!, $secret: String!) { registerWebhookEndpoint(input: {url: $url, secret: $secret}) {
   ... on WebhookEndpointPayload { endpoint { id } } } }"""

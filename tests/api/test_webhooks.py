@@ -7,11 +7,13 @@ import contextlib
 import json
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
+from leadcycle.graph.settings import Settings
 from tests.conftest import GraphQLClient
+from tests.servers import own_server
 from tests.webhook_receiver import Received, Receiver, receiving
 
 SECRET = "api-test-secret-0123456789"
@@ -129,6 +131,41 @@ class TestBadInput:
 
         assert "first must be between 0 and 200" in too_many["errors"][0]["message"]
         assert "cursor is malformed" in bad_cursor["errors"][0]["message"]
+
+
+class TestAddressGuard:
+    """By default a server refuses URLs leading back into its own network (server-side request forgery)."""
+
+    REFUSED: ClassVar[dict[str, str]] = {
+        "http://127.0.0.1:9/hook": "127.0.0.1, a loopback address",
+        "http://localhost:9/hook": "a loopback address",
+        "http://169.254.169.254/latest/meta-data/": "169.254.169.254, a link-local address",
+        "https://10.0.0.7/hook": "10.0.0.7, a private address",
+        "https://[::ffff:192.168.0.1]/hook": "::ffff:c0a8:1, a private address",
+        "https://[fd00::1]/hook": "fd00::1, a private address",
+    }
+
+    async def test_refuses_a_private_destination_naming_the_setting_that_allows_it(self, server_url: str) -> None:
+        async with own_server(server_url, Settings()) as gql:
+            results = {url: await register(gql, url) for url in self.REFUSED}
+            listed = (await gql.data(LIST))["webhookEndpoints"]
+
+        for url, named in self.REFUSED.items():
+            assert (results[url]["__typename"], results[url]["field"]) == ("ValidationProblem", "url")
+            assert named in results[url]["message"]
+            assert "LEADCYCLE_WEBHOOK_ALLOW_PRIVATE_ADDRESSES=true" in results[url]["message"]
+        assert listed == []
+
+    async def test_accepts_a_public_address_or_a_host_that_does_not_resolve_yet(self, server_url: str) -> None:
+        urls = ["https://93.184.216.34/hook", "https://hooks.invalid/not-resolvable-yet"]
+        async with own_server(server_url, Settings()) as gql:
+            results = [await register(gql, url) for url in urls]
+
+        assert [result["endpoint"]["url"] for result in results] == urls
+
+    async def test_a_server_allowing_private_addresses_accepts_loopback(self, gql: GraphQLClient) -> None:
+        async with endpoint_at(gql, "http://127.0.0.1:9/hook") as endpoint:
+            assert endpoint["url"] == "http://127.0.0.1:9/hook"
 
 
 class TestDelivery:

@@ -25,6 +25,7 @@ from leadcycle.persistence.database import create_engine
 from leadcycle.persistence.retention import Retention, prune
 from leadcycle.persistence.tables import lead_changes, webhook_dispatch
 from leadcycle.persistence.unit_of_work import unit_of_work_factory
+from leadcycle.persistence.webhook_addresses import ALLOW_SETTING
 from leadcycle.persistence.webhook_delivery import Outcome, Worker, WorkerOptions, claim, record
 from leadcycle.persistence.webhook_dispatch import dispatch_batch
 from tests.servers import fresh_database
@@ -82,10 +83,20 @@ class Hooks:
         return [delivery.status for delivery in found]
 
     async def run_worker(
-        self, until: Callable[[], bool | Awaitable[bool]], workers: int = 1, answer_within: float = 5.0
+        self,
+        until: Callable[[], bool | Awaitable[bool]],
+        workers: int = 1,
+        answer_within: float = 5.0,
+        allow_private: bool = True,
     ) -> None:
-        """Run `workers` delivery workers until `until()` holds (at most 30 s)."""
-        options = WorkerOptions(concurrency=4, timeout_seconds=answer_within, poll_seconds=0.02, retry=FAST)
+        """Run `workers` delivery workers until `until()` holds (at most 30 s); receivers are on 127.0.0.1."""
+        options = WorkerOptions(
+            concurrency=4,
+            timeout_seconds=answer_within,
+            poll_seconds=0.02,
+            retry=FAST,
+            allow_private_addresses=allow_private,
+        )
         running = [Worker(self.engine, options) for _ in range(workers)]
         for worker in running:
             worker.start()
@@ -281,6 +292,24 @@ class TestDeadLetter:
         assert delivery.last_status_code is None
         assert delivery.last_error is not None
         assert "Connect" in delivery.last_error
+
+    async def test_a_host_resolving_to_a_loopback_address_is_refused_at_post_time(self, hooks: Hooks) -> None:
+        async with receiving(Receiver()) as receiver:
+            endpoint = await hooks.endpoint(receiver.url.replace("127.0.0.1", "localhost"))
+            await hooks.lead_with_changes(1)
+            await hooks.dispatch_all()
+
+            async def dead() -> bool:
+                return await hooks.statuses(endpoint) == [DeliveryStatus.DEAD]
+
+            await hooks.run_worker(until=dead, allow_private=False)
+
+        [delivery] = await webhooks.deliveries(hooks.engine, endpoint.id, None, None, 10)
+        assert receiver.received == []
+        assert (delivery.attempts, delivery.last_status_code) == (FAST.max_attempts, None)
+        assert delivery.last_error is not None
+        assert "a loopback address" in delivery.last_error
+        assert ALLOW_SETTING in delivery.last_error
 
     async def test_an_answer_slower_than_the_timeout_is_a_failed_attempt(self, hooks: Hooks) -> None:
         async with receiving(Receiver(delay=2.0)) as receiver:

@@ -11,7 +11,7 @@ import pytest
 from leadcycle.domain.errors import InvalidInput
 from leadcycle.domain.model import Company, Contact, Lead
 from leadcycle.domain.stages import ChangeKind, Stage
-from leadcycle.domain.webhooks import RetryPolicy, WebhookChange, WebhookFilter, new_endpoint, payload, sign
+from leadcycle.domain.webhooks import RetryPolicy, WebhookChange, WebhookFilter, new_endpoint, payload, sign, signatures
 
 SECRET = "s3cret-of-sixteen+"
 
@@ -78,6 +78,14 @@ class TestSignature:
     def test_changes_with_the_secret_and_with_the_body(self) -> None:
         assert sign(SECRET, b"a") != sign(SECRET + "x", b"a")
         assert sign(SECRET, b"a") != sign(SECRET, b"b")
+
+    def test_during_a_rotation_lists_the_current_signature_first_then_the_previous(self) -> None:
+        previous = "the-previous-secret"
+
+        header = signatures([SECRET, previous], b"a")
+
+        assert header == f"{sign(SECRET, b'a')}, {sign(previous, b'a')}"
+        assert signatures([SECRET], b"a") == sign(SECRET, b"a")
 
 
 class TestPayload:

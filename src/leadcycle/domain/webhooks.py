@@ -68,6 +68,8 @@ class Endpoint:
     paused: bool
     created_by: str
     created_at: datetime
+    previous_secret_expires_at: datetime | None = None
+    """Until then the secret replaced by the last rotation also signs posts (it may be past)."""
 
 
 @dataclass(frozen=True)
@@ -100,12 +102,18 @@ def _valid_url(url: str) -> str:
     return url
 
 
-def new_endpoint(url: str, kinds: Iterable[ChangeKind], stages: Iterable[Stage], secret: str) -> NewEndpoint:
-    """A registration checked field by field; InvalidInput names the first field at fault."""
+def valid_secret(secret: str) -> str:
+    """The secret, if its length is within bounds; else InvalidInput on `secret`."""
     if len(secret) not in SECRET_LENGTHS:
         raise InvalidInput(
             "secret", f"The secret must be {SECRET_LENGTHS.start} to {SECRET_LENGTHS.stop - 1} characters long"
         )
+    return secret
+
+
+def new_endpoint(url: str, kinds: Iterable[ChangeKind], stages: Iterable[Stage], secret: str) -> NewEndpoint:
+    """A registration checked field by field; InvalidInput names the first field at fault."""
+    valid_secret(secret)
     return NewEndpoint(_valid_url(url), WebhookFilter(frozenset(kinds), frozenset(stages)), secret)
 
 
@@ -117,6 +125,14 @@ def secret_hint(secret: str) -> str:
 def sign(secret: str, body: bytes) -> str:
     """The signature header's value: HMAC-SHA256 of the raw body under the endpoint's secret, in hex."""
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def signatures(secrets: Iterable[str], body: bytes) -> str:
+    """The signature header's value under each secret, comma-separated: a receiver accepts if any matches.
+
+    The current secret comes first, then, while a rotation overlaps, the previous one.
+    """
+    return ", ".join(sign(secret, body) for secret in secrets)
 
 
 @dataclass(frozen=True)

@@ -125,13 +125,16 @@ def create_app(settings: Settings, database_url: str) -> Starlette:
         use_cases = LeadUseCases(uow_factory, utc_now, parallel_leads=_parallel_leads(settings))
         await use_cases.refresh_policy()
         scoring = ScoringModelUseCases(uow_factory, utc_now)
-        app.state.services = Services(engine=engine, leads=use_cases, feed=feed, scoring=scoring)
+        webhook_options = _webhook_options(settings)
+        app.state.services = Services(
+            engine=engine, leads=use_cases, feed=feed, scoring=scoring, webhooks=webhook_options
+        )
         retention = RetentionJob(engine, _retention(settings), settings.retention_interval_seconds)
         retention.start()
         rescoring = Rescoring(uow_factory, utc_now, settings.rescoring_batch_size)
         rescoring_job = RescoringJob(rescoring, use_cases, settings.rescoring_interval_seconds)
         rescoring_job.start()
-        webhooks = Webhooks(engine, feed, _webhook_options(settings))
+        webhooks = Webhooks(engine, feed, webhook_options)
         webhooks.start()
         # What start-up built (modules, schema, engine) lives as long as the process: out of the collector's
         # sight, a full collection scans only what requests allocated, instead of stalling one request for
@@ -211,6 +214,8 @@ def _webhook_options(settings: Settings) -> WorkerOptions:
         timeout_seconds=settings.webhook_timeout_seconds,
         poll_seconds=settings.webhook_poll_seconds,
         retry=retry,
+        allow_private_addresses=settings.webhook_allow_private_addresses,
+        secret_overlap=timedelta(hours=settings.webhook_secret_overlap_hours),
     )
 
 

@@ -15,6 +15,7 @@ from leadcycle.domain.model_use_cases import ScoringModelUseCases
 from leadcycle.domain.use_cases import LeadUseCases
 from leadcycle.graph.loaders import Loaders
 from leadcycle.persistence.change_feed import ChangeFeed, Position
+from leadcycle.persistence.webhook_delivery import WorkerOptions
 
 ANONYMOUS = "anonymous"
 
@@ -27,6 +28,7 @@ class Services:
     leads: LeadUseCases
     feed: ChangeFeed
     scoring: ScoringModelUseCases
+    webhooks: WorkerOptions = field(default_factory=WorkerOptions)
 
     @property
     def policy(self) -> Policy:

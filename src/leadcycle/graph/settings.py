@@ -69,3 +69,13 @@ class Settings(BaseSettings):
     webhook_poll_seconds: float = Field(
         default=0.5, gt=0, description="How often each process looks for due webhook deliveries when not woken."
     )
+    webhook_allow_private_addresses: bool = Field(
+        default=False,
+        description="Allow webhook URLs whose host resolves to loopback, private, link-local, unspecified or "
+        "multicast addresses: for development and tests only (a guard against server-side request forgery).",
+    )
+    webhook_secret_overlap_hours: float = Field(
+        default=24,
+        ge=0,
+        description="After rotateWebhookSecret, posts are signed with the old secret too for this long; 0: not at all.",
+    )

@@ -221,6 +221,12 @@ webhook_endpoints = Table(
     Column("paused", Boolean, nullable=False),
     Column("created_by", Text, nullable=False),
     _timestamp("created_at"),
+    # After rotateWebhookSecret the replaced secret also signs posts until it expires.
+    Column("previous_secret", Text),
+    _timestamp("previous_secret_expires_at", nullable=True),
+    CheckConstraint(
+        "(previous_secret IS NULL) = (previous_secret_expires_at IS NULL)", name="previous_secret_with_expiry"
+    ),
 )
 
 _UNFINISHED = "status IN ('PENDING', 'IN_FLIGHT')"

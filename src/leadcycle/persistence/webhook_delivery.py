@@ -25,9 +25,10 @@ from sqlalchemy import bindparam, func, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.types import Integer, Interval
 
-from leadcycle.domain.webhooks import DELIVERY_HEADER, SIGNATURE_HEADER, DeliveryStatus, RetryPolicy, sign
+from leadcycle.domain.webhooks import DELIVERY_HEADER, SIGNATURE_HEADER, DeliveryStatus, RetryPolicy, signatures
 from leadcycle.persistence.tables import webhook_deliveries
 from leadcycle.persistence.tasks import cancel, woken
+from leadcycle.persistence.webhook_addresses import target
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,8 @@ CLAIM = text("""
     SET status = 'IN_FLIGHT', attempts = d.attempts + 1, next_attempt_at = now() + :lease
     FROM due, webhook_endpoints e
     WHERE d.id = due.id AND e.id = d.endpoint_id
-    RETURNING d.id, d.attempts, d.body, e.url, e.secret""").bindparams(
+    RETURNING d.id, d.attempts, d.body, e.url, e.secret,
+        CASE WHEN e.previous_secret_expires_at > now() THEN e.previous_secret END AS previous_secret""").bindparams(
     bindparam("limit", type_=Integer), bindparam("lease", type_=Interval)
 )
 
@@ -63,6 +65,13 @@ class Claimed:
     body: str
     url: str
     secret: str
+    previous_secret: str | None
+    """The secret the last rotation replaced, while it still signs."""
+
+    @property
+    def secrets(self) -> list[str]:
+        """The secrets that sign the post: the current one first."""
+        return [self.secret] if self.previous_secret is None else [self.secret, self.previous_secret]
 
 
 @dataclass(frozen=True)
@@ -75,10 +84,14 @@ class Outcome:
 
 @dataclass(frozen=True)
 class WorkerOptions:
+    """How webhooks are delivered, from the settings; the mutations read the address guard and secret overlap."""
+
     concurrency: int = 16
     timeout_seconds: float = 10.0
     poll_seconds: float = 0.5
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    allow_private_addresses: bool = False
+    secret_overlap: timedelta = timedelta(hours=24)
 
     @property
     def lease(self) -> timedelta:
@@ -90,7 +103,7 @@ async def claim(engine: AsyncEngine, limit: int, lease: timedelta) -> list[Claim
     """Take up to `limit` due deliveries, each the earliest unfinished one of its endpoint and lead."""
     async with engine.begin() as connection:
         rows = await connection.execute(CLAIM, {"limit": limit, "lease": lease})
-        return [Claimed(row.id, row.attempts, row.body, row.url, row.secret) for row in rows]
+        return [Claimed(row.id, row.attempts, row.body, row.url, row.secret, row.previous_secret) for row in rows]
 
 
 async def record(engine: AsyncEngine, claimed: Claimed, outcome: Outcome, retry: RetryPolicy) -> None:
@@ -124,22 +137,26 @@ def _failure(error: Exception) -> str:
     return f"{type(error).__name__}: {error}"[:_MAX_ERROR] if str(error) else type(error).__name__
 
 
-async def post(http: httpx.AsyncClient, claimed: Claimed, within: float) -> Outcome:
-    """POST the delivery's body, signed; any 2xx answer within `within` seconds delivers it, all else fails."""
+async def post(http: httpx.AsyncClient, claimed: Claimed, options: WorkerOptions) -> Outcome:
+    """POST the delivery's body, signed, to a permitted address; a 2xx answer within the timeout delivers it."""
     body = claimed.body.encode()
     headers = {
         "content-type": "application/json",
         "user-agent": "leadcycle-webhooks",
-        SIGNATURE_HEADER: sign(claimed.secret, body),
+        SIGNATURE_HEADER: signatures(claimed.secrets, body),
         DELIVERY_HEADER: str(claimed.id),
     }
     try:
         # A bound on the whole exchange (httpx's timeouts are per read): the claim outlives it.
-        async with asyncio.timeout(within), http.stream("POST", claimed.url, content=body, headers=headers) as answer:
-            if answer.is_success:
-                return Outcome(answer.status_code, None)
-            return Outcome(answer.status_code, f"HTTP {answer.status_code}: {await _excerpt(answer)}"[:_MAX_ERROR])
-    except Exception as error:  # timeouts, refused connections, bad TLS ...: all a failed attempt
+        async with asyncio.timeout(options.timeout_seconds):
+            to = await target(claimed.url, options.allow_private_addresses)
+            async with http.stream(
+                "POST", to.url, content=body, headers=headers | to.headers, extensions=to.extensions
+            ) as answer:
+                if answer.is_success:
+                    return Outcome(answer.status_code, None)
+                return Outcome(answer.status_code, f"HTTP {answer.status_code}: {await _excerpt(answer)}"[:_MAX_ERROR])
+    except Exception as error:  # forbidden addresses, timeouts, refused connections, bad TLS ...: all failed attempts
         return Outcome(None, _failure(error))
 
 
@@ -191,7 +208,7 @@ class Worker:
 
     async def _deliver(self, claimed: Claimed) -> None:
         assert self._http is not None
-        outcome = await post(self._http, claimed, self._options.timeout_seconds)
+        outcome = await post(self._http, claimed, self._options)
         try:
             await record(self._engine, claimed, outcome, self._options.retry)
         except Exception:  # the lease runs out and it is posted again: at-least-once holds

@@ -6,6 +6,7 @@ Each function is one short transaction on its own connection, like the read side
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from uuid import UUID
 
 from sqlalchemy import RowMapping, delete, func, insert, select, update
@@ -16,6 +17,8 @@ from leadcycle.domain.webhooks import Delivery, DeliveryStatus, Endpoint, NewEnd
 from leadcycle.persistence.tables import webhook_deliveries, webhook_endpoints
 
 _RETRIABLE = (DeliveryStatus.DEAD.value, DeliveryStatus.DELIVERED.value)
+# Queued again by hand: due at once, with a fresh set of attempts.
+_REQUEUED = {"status": DeliveryStatus.PENDING.value, "attempts": 0, "next_attempt_at": func.now(), "delivered_at": None}
 
 
 class DeliveryUnfinished(Exception):
@@ -34,6 +37,7 @@ def endpoint_from_row(row: RowMapping) -> Endpoint:
         row["paused"],
         row["created_by"],
         row["created_at"],
+        row["previous_secret_expires_at"],
     )
 
 
@@ -98,6 +102,28 @@ async def set_paused(engine: AsyncEngine, endpoint_id: UUID, paused: bool) -> En
     return endpoint_from_row(row._mapping) if row else None
 
 
+async def rotate_secret(engine: AsyncEngine, endpoint_id: UUID, secret: str, overlap: timedelta) -> Endpoint | None:
+    """Sign with `secret` from now on, and with the replaced one too for `overlap`; None when no endpoint has this id.
+
+    A rotation during an overlap drops the oldest secret: only the current and the replaced one sign.
+    """
+    e = webhook_endpoints.c
+    keeps_previous = overlap > timedelta(0)
+    statement = (
+        update(webhook_endpoints)
+        .where(e.id == endpoint_id)
+        .values(
+            secret=secret,
+            previous_secret=e.secret if keeps_previous else None,  # SET reads the row as it was
+            previous_secret_expires_at=func.now() + overlap if keeps_previous else None,
+        )
+        .returning(webhook_endpoints)
+    )
+    async with engine.begin() as connection:
+        row = (await connection.execute(statement)).first()
+    return endpoint_from_row(row._mapping) if row else None
+
+
 async def remove(engine: AsyncEngine, endpoint_id: UUID) -> bool:
     """Delete an endpoint with its deliveries, sent or not; False when no endpoint has this id."""
     statement = delete(webhook_endpoints).where(webhook_endpoints.c.id == endpoint_id)
@@ -136,7 +162,7 @@ async def retry(engine: AsyncEngine, delivery_id: UUID) -> Delivery | None:
     statement = (
         update(webhook_deliveries)
         .where(d.id == delivery_id, d.status.in_(_RETRIABLE))
-        .values(status=DeliveryStatus.PENDING.value, attempts=0, next_attempt_at=func.now(), delivered_at=None)
+        .values(_REQUEUED)
         .returning(webhook_deliveries)
     )
     async with engine.begin() as connection:
@@ -146,3 +172,21 @@ async def retry(engine: AsyncEngine, delivery_id: UUID) -> Delivery | None:
     if await delivery(engine, delivery_id) is not None:
         raise DeliveryUnfinished(delivery_id)
     return None
+
+
+async def retry_dead(engine: AsyncEngine, endpoint_id: UUID) -> int | None:
+    """Queue every DEAD delivery of the endpoint again, at once; how many, or None when no endpoint has this id.
+
+    Workers take a lead's deliveries in the order of its changes, so the requeued ones go out in that order.
+    """
+    d = webhook_deliveries.c
+    statement = (
+        update(webhook_deliveries)
+        .where(d.endpoint_id == endpoint_id, d.status == DeliveryStatus.DEAD.value)
+        .values(_REQUEUED)
+    )
+    async with engine.begin() as connection:
+        requeued = (await connection.execute(statement)).rowcount
+    if requeued == 0 and await endpoint(engine, endpoint_id) is None:
+        return None
+    return requeued

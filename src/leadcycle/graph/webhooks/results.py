@@ -30,6 +30,12 @@ class WebhookDeliveryPayload:
     delivery: WebhookDelivery = strawberry.field(description="The delivery as it is now.")
 
 
+@strawberry.type(description="The DEAD deliveries of an endpoint, queued again.")
+class RetriedWebhookDeliveries:
+    endpoint_id: strawberry.ID = strawberry.field(description="The endpoint whose DEAD deliveries were queued again.")
+    count: int = strawberry.field(description="How many were queued again (0 when none was DEAD).")
+
+
 RegisterWebhookEndpointResult = Annotated[
     WebhookEndpointPayload | ValidationProblem,
     strawberry.union("RegisterWebhookEndpointResult", description="The new endpoint, or why it was refused."),
@@ -45,6 +51,17 @@ DeleteWebhookEndpointResult = Annotated[
 RetryWebhookDeliveryResult = Annotated[
     WebhookDeliveryPayload | WebhookNotFound | ValidationProblem,
     strawberry.union("RetryWebhookDeliveryResult", description="The delivery queued again, or why it could not be."),
+]
+
+RotateWebhookSecretResult = Annotated[
+    WebhookEndpointPayload | WebhookNotFound | ValidationProblem,
+    strawberry.union("RotateWebhookSecretResult", description="The endpoint with its new secret, or why not."),
+]
+RetryDeadWebhookDeliveriesResult = Annotated[
+    RetriedWebhookDeliveries | WebhookNotFound,
+    strawberry.union(
+        "RetryDeadWebhookDeliveriesResult", description="How many DEAD deliveries were queued again, or no endpoint."
+    ),
 ]
 
 

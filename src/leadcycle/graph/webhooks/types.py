@@ -81,6 +81,10 @@ class WebhookEndpoint:
         description="A paused endpoint is posted nothing; its deliveries are still queued and go out on resume."
     )
     secret_hint: str = strawberry.field(description="The secret's last four characters; the secret is never shown.")
+    previous_secret_expires_at: datetime | None = strawberry.field(
+        description="When the secret replaced by the last rotateWebhookSecret stops signing posts (it may be past); "
+        "null if the secret was never rotated with an overlap."
+    )
     created_by: str = strawberry.field(description="Who registered it (X-Actor).")
     created_at: datetime = strawberry.field(description="When it was registered.")
 
@@ -93,6 +97,7 @@ class WebhookEndpoint:
             stages=sorted(endpoint.filter.stages, key=lambda stage: stage.value),
             paused=endpoint.paused,
             secret_hint=webhooks.secret_hint(endpoint.secret),
+            previous_secret_expires_at=endpoint.previous_secret_expires_at,
             created_by=endpoint.created_by,
             created_at=endpoint.created_at,
         )
