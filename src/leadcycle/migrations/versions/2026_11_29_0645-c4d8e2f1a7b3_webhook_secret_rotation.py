@@ -1,7 +1,7 @@
 """Webhook secret rotation: the previous secret, which also signs posts until it expires.
 
 Revision ID: c4d8e2f1a7b3
-Revises: b7e3c1a9d4f2
+Revises: 53a960de0773
 Create Date: 2026-11-29 06:45:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "c4d8e2f1a7b3"
-down_revision: str | None = "b7e3c1a9d4f2"
+down_revision: str | None = "53a960de0773"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
