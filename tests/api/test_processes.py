@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import re
 import signal
+import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -19,7 +20,7 @@ import pytest_asyncio
 
 from leadcycle.persistence.change_log import encode_cursor
 from leadcycle.persistence.database import plain_url
-from tests.api.commands import embedded_data_dir, serving, stop
+from tests.api.commands import START_SECONDS, embedded_data_dir, serving, stop
 from tests.api.live import Live, live
 from tests.api.operations import create_lead, record
 from tests.conftest import GraphQLClient
@@ -50,7 +51,16 @@ def two_workers(shared_database: str, tmp_path: Path) -> Iterator[tuple[str, Pat
     """`serve --workers 2` on the database; its URL and its log."""
     log = tmp_path / "workers.log"
     with serving(["--database-url", shared_database, "--workers", "2"], log) as (api, _):
+        until_both_started(log)
         yield api, log
+
+
+def until_both_started(log: Path) -> None:
+    """Wait for the second worker too: /healthz answers as soon as one has started, and a busy machine is slow."""
+    deadline = time.monotonic() + START_SECONDS
+    while log.read_text().count("Application startup complete.") < 2:
+        assert time.monotonic() < deadline, f"two workers did not start within {START_SECONDS} s:\n{log.read_text()}"
+        time.sleep(0.2)
 
 
 async def drive(apis: list[str]) -> list[str]:
