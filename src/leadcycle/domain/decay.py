@@ -5,74 +5,175 @@ each scoring stores `review_at`, the first moment the temperature would differ f
 computed, and the refresh job picks only leads whose moment has come. Its cost follows the leads
 that change, not the number of leads.
 
-Between two window expiries a decaying score moves monotonically as long as the behaviour rules
-that count have one sign (positive points fade down, penalties fade up), so the crossing is
-found by bisection to the minute. With rules of both signs a brief excursion across a threshold
-can be missed; the temperature is then exact again at the next review or change.
+With no new activity the score is piecewise constant, so that moment is found exactly, without
+sampling. Each behaviour line is `points * (steady + fading * 2^(-(t - since) / half-life))`,
+capped, then rounded once, between its structural moments: an occurrence leaving the rule's
+window (which may also take it below `atLeast`) or a future-dated one starting to fade. Between
+them its rounded value steps toward zero one whole point at a time, at moments with a closed form
+(where the exact total crosses the next half). `next_review` walks every line's structural moments
+and steps in time order, keeping the score and the immediate-hot signal up to date, and returns the
+first at which the temperature differs. A step is reported at the first whole second at which it
+has happened; a structural moment exactly. A line reaches its final value after finitely many
+steps, so None ("never") is exact too. Attribute lines are held at their value at `now`: a
+calendar condition ("a year away") is judged again at the lead's next change or review.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import heapq
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from leadcycle.domain.model import Activity, Lead
-from leadcycle.domain.rules import ScoringModel
-from leadcycle.domain.scoring import evaluate, temperature
+from leadcycle.domain.rules import ActivityRule, ScoringModel
+from leadcycle.domain.scoring import (
+    SECONDS_PER_DAY,
+    capped,
+    counted_activities,
+    evaluate,
+    faded_total,
+    faded_weight,
+    round_points,
+    temperature,
+)
 from leadcycle.domain.stages import Temperature
 
-HORIZON_HALF_LIVES = 12  # after 12 half-lives a point is worth less than 1/4000: nothing left to cross
-PRECISION = timedelta(minutes=1)
+# Where the closed form puts a total this close to a half (relative to its size), rounding is
+# decided by scoring's own sum instead: the two may differ in the last bits of a float.
+AMBIGUOUS = 1e-9
+STRUCTURAL = -1  # the generation of a structural event: it applies to whatever line is current
 
 
 def next_review(model: ScoringModel, lead: Lead, activities: Sequence[Activity], now: datetime) -> datetime | None:
     """The first moment after `now` the lead's temperature would change by time alone, or None if never."""
     if model.half_life_days is None and not any(rule.window for rule in model.activity_rules):
         return None  # the score does not depend on time (version 1): nothing to evaluate
-    current = _temperature_at(model, lead, activities, now)
-    start = now
-    for end in _checkpoints(model, activities, now):
-        if _temperature_at(model, lead, activities, end) != current:
-            return end if model.half_life_days is None else _crossing(model, lead, activities, current, start, end)
-        start = end
-    return None
+    walk = _Walk(model, activities, now, attribute_points=evaluate(model, lead, (), now).score)
+    return walk.first_change()
 
 
-def _checkpoints(model: ScoringModel, activities: Sequence[Activity], now: datetime) -> list[datetime]:
-    """Window expiries after `now` in order, then the decay horizon: where the score may jump or settle."""
-    expiries = {
-        a.occurred_at + timedelta(days=rule.window.days)
-        for rule in model.activity_rules
-        if rule.window is not None
-        for a in activities
-        if rule.matches(a.kind, a.properties, now)
-    }
-    points = sorted(t for t in expiries if t > now)
-    if model.half_life_days is not None:
-        horizon = max([now, *points]) + timedelta(days=model.half_life_days * HORIZON_HALF_LIVES)
-        points.append(horizon)
-    return points
+@dataclass
+class _Line:
+    """One behaviour rule's line between two of its structural moments.
+
+    Its total is `rule.points * (steady + fading * 2^(-(t - since) / half-life))`: `steady` counts
+    the counted occurrences still ahead (worth 1 until they happen), `fading` is what the others
+    are worth at `since` (epoch seconds). `points` is the rounded, capped value now.
+    """
+
+    rule: ActivityRule
+    counted: list[Activity]
+    points: int
+    since: float
+    steady: int
+    fading: float
+    generation: int
 
 
-def _crossing(
-    model: ScoringModel,
-    lead: Lead,
-    activities: Sequence[Activity],
-    current: Temperature,
-    start: datetime,
-    end: datetime,
-) -> datetime:
-    """The first minute in (start, end] whose temperature differs from `current` (it does at `end`)."""
-    low, high = start, end
-    while high - low > PRECISION:
-        middle = low + (high - low) / 2
-        if _temperature_at(model, lead, activities, middle) != current:
-            high = middle
-        else:
-            low = middle
-    return high
+class _Walk:
+    """The score and hot signal from `now` on, moved from breakpoint to breakpoint in time order."""
 
+    def __init__(self, model: ScoringModel, activities: Sequence[Activity], now: datetime, attribute_points: int):
+        self._model, self._timezone = model, now.tzinfo
+        self._by_kind: dict[str, list[Activity]] = {}
+        for activity in activities:
+            self._by_kind.setdefault(activity.kind, []).append(activity)
+        self._events: list[tuple[datetime, int, int]] = []  # (moment, line index, generation)
+        self._lines = [self._derive(index, rule, now, generation=0) for index, rule in enumerate(model.activity_rules)]
+        for index, rule in enumerate(model.activity_rules):
+            for moment in self._structural_moments(rule, now):
+                heapq.heappush(self._events, (moment, index, STRUCTURAL))
+        self._attribute_points = attribute_points
+        self._stale: set[int] = set()  # lines whose steps were skipped while the hot signal held
 
-def _temperature_at(model: ScoringModel, lead: Lead, activities: Sequence[Activity], at: datetime) -> Temperature:
-    evaluation = evaluate(model, lead, activities, at)
-    return temperature(evaluation.score, evaluation.hot_signal is not None, model)
+    def first_change(self) -> datetime | None:
+        """The first breakpoint at which the temperature differs from the one at `now`, if any."""
+        current = self._temperature()
+        while self._events:
+            moment = self._events[0][0]
+            while self._events and self._events[0][0] == moment:
+                _, index, generation = heapq.heappop(self._events)
+                self._apply(index, generation, moment)
+            if not self._hot():
+                self._rederive_stale(moment)
+            if self._temperature() != current:
+                return moment
+        return None
+
+    def _apply(self, index: int, generation: int, moment: datetime) -> None:
+        line = self._lines[index]
+        if generation == STRUCTURAL:
+            self._lines[index] = self._derive(index, line.rule, moment, line.generation + 1)
+        elif generation == line.generation and self._hot():
+            self._stale.add(index)  # the temperature is HOT whatever the score: catch up when it ends
+        elif generation == line.generation:
+            line.points = self._rounded_at(line, int(moment.timestamp()))
+            self._schedule_step(index, line)
+
+    def _rederive_stale(self, moment: datetime) -> None:
+        for index in self._stale:
+            line = self._lines[index]
+            self._lines[index] = self._derive(index, line.rule, moment, line.generation + 1)
+        self._stale.clear()
+
+    def _derive(self, index: int, rule: ActivityRule, moment: datetime, generation: int) -> _Line:
+        """The rule's line from `moment` on, computed as scoring does, with its next step scheduled."""
+        half_life = self._model.half_life_days
+        counted = counted_activities(rule, self._by_kind.get(rule.kind, ()), moment)
+        started = [a for a in counted if a.occurred_at <= moment]
+        points = round_points(capped(rule, faded_total(rule, counted, half_life, moment)))
+        fading = faded_weight(started, moment, half_life)
+        line = _Line(rule, counted, points, moment.timestamp(), len(counted) - len(started), fading, generation)
+        self._schedule_step(index, line)
+        return line
+
+    def _schedule_step(self, index: int, line: _Line) -> None:
+        second = self._next_step(line)
+        if second is not None:
+            heapq.heappush(self._events, (datetime.fromtimestamp(second, self._timezone), index, line.generation))
+
+    def _next_step(self, line: _Line) -> int | None:
+        """The first whole second (epoch) at which the line's rounded points move toward zero, if ever."""
+        half_life = self._model.half_life_days
+        if half_life is None or line.points == 0 or line.fading == 0:
+            return None
+        # the size of the total falls below |points| - 1/2 when the fading weight falls below `level`
+        level = (abs(line.points) - 0.5) / abs(line.rule.points) - line.steady
+        if level <= 0:
+            return None
+        crossing = line.since + half_life * SECONDS_PER_DAY * math.log2(line.fading / level)
+        second = max(math.ceil(crossing), math.ceil(line.since))
+        while second - 1 > line.since and self._rounded_at(line, second - 1) != line.points:
+            second -= 1
+        while self._rounded_at(line, second) == line.points:
+            second += 1
+        return second
+
+    def _rounded_at(self, line: _Line, second: int) -> int:
+        """The line's rounded points at epoch `second`: by the closed form, or scoring's sum when too close to call."""
+        half_life_seconds = (self._model.half_life_days or 0) * SECONDS_PER_DAY
+        weight = line.steady + line.fading * 2 ** ((line.since - second) / half_life_seconds)
+        total = capped(line.rule, line.rule.points * weight)
+        if abs(abs(total) % 1 - 0.5) > AMBIGUOUS * max(1.0, abs(total)):
+            return round_points(total)
+        moment = datetime.fromtimestamp(second, self._timezone)
+        return round_points(capped(line.rule, faded_total(line.rule, line.counted, self._model.half_life_days, moment)))
+
+    def _structural_moments(self, rule: ActivityRule, now: datetime) -> Iterator[datetime]:
+        """Where the rule's line changes form after `now`: window exits, future occurrences starting to fade."""
+        for activity in self._by_kind.get(rule.kind, ()):
+            if not rule.matches(activity.kind, activity.properties, now):
+                continue
+            if rule.window is not None and activity.occurred_at + timedelta(days=rule.window.days) > now:
+                yield activity.occurred_at + timedelta(days=rule.window.days)
+            if self._model.half_life_days is not None and activity.occurred_at > now:
+                yield activity.occurred_at
+
+    def _hot(self) -> bool:
+        return any(line.rule.immediate_hot and line.counted for line in self._lines)
+
+    def _temperature(self) -> Temperature:
+        score = self._attribute_points + sum(line.points for line in self._lines)
+        return temperature(score, self._hot(), self._model)
