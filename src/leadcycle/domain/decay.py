@@ -43,6 +43,7 @@ from leadcycle.domain.stages import Temperature
 # Where the closed form puts a total this close to a half (relative to its size), rounding is
 # decided by scoring's own sum instead: the two may differ in the last bits of a float.
 AMBIGUOUS = 1e-9
+NEAR = 1e-3  # seconds: a crossing this close after a whole second is checked against that second
 STRUCTURAL = -1  # the generation of a structural event: it applies to whatever line is current
 
 
@@ -80,12 +81,14 @@ class _Walk:
         self._by_kind: dict[str, list[Activity]] = {}
         for activity in activities:
             self._by_kind.setdefault(activity.kind, []).append(activity)
-        self._events: list[tuple[datetime, int, int]] = []  # (moment, line index, generation)
+        # (moment, line index, generation, the line's points from then on: a step's outcome)
+        self._events: list[tuple[datetime, int, int, int]] = []
         self._lines = [self._derive(index, rule, now, generation=0) for index, rule in enumerate(model.activity_rules)]
         for index, rule in enumerate(model.activity_rules):
             for moment in self._structural_moments(rule, now):
-                heapq.heappush(self._events, (moment, index, STRUCTURAL))
-        self._attribute_points = attribute_points
+                heapq.heappush(self._events, (moment, index, STRUCTURAL, 0))
+        self._score = attribute_points + sum(line.points for line in self._lines)
+        self._hot = self._any_hot_line()
         self._stale: set[int] = set()  # lines whose steps were skipped while the hot signal held
 
     def first_change(self) -> datetime | None:
@@ -94,29 +97,36 @@ class _Walk:
         while self._events:
             moment = self._events[0][0]
             while self._events and self._events[0][0] == moment:
-                _, index, generation = heapq.heappop(self._events)
-                self._apply(index, generation, moment)
-            if not self._hot():
+                _, index, generation, points = heapq.heappop(self._events)
+                self._apply(index, generation, points, moment)
+            if not self._hot:
                 self._rederive_stale(moment)
             if self._temperature() != current:
                 return moment
         return None
 
-    def _apply(self, index: int, generation: int, moment: datetime) -> None:
+    def _apply(self, index: int, generation: int, points: int, moment: datetime) -> None:
         line = self._lines[index]
         if generation == STRUCTURAL:
-            self._lines[index] = self._derive(index, line.rule, moment, line.generation + 1)
-        elif generation == line.generation and self._hot():
+            self._replace(index, moment)
+        elif generation == line.generation and self._hot:
             self._stale.add(index)  # the temperature is HOT whatever the score: catch up when it ends
         elif generation == line.generation:
-            line.points = self._rounded_at(line, int(moment.timestamp()))
+            self._score += points - line.points
+            line.points = points
             self._schedule_step(index, line)
 
     def _rederive_stale(self, moment: datetime) -> None:
         for index in self._stale:
-            line = self._lines[index]
-            self._lines[index] = self._derive(index, line.rule, moment, line.generation + 1)
+            self._replace(index, moment)
         self._stale.clear()
+
+    def _replace(self, index: int, moment: datetime) -> None:
+        """Derive the line again at one of its structural moments; its scheduled step no longer applies."""
+        old = self._lines[index]
+        self._lines[index] = new = self._derive(index, old.rule, moment, old.generation + 1)
+        self._score += new.points - old.points
+        self._hot = self._any_hot_line()
 
     def _derive(self, index: int, rule: ActivityRule, moment: datetime, generation: int) -> _Line:
         """The rule's line from `moment` on, computed as scoring does, with its next step scheduled."""
@@ -130,12 +140,14 @@ class _Walk:
         return line
 
     def _schedule_step(self, index: int, line: _Line) -> None:
-        second = self._next_step(line)
-        if second is not None:
-            heapq.heappush(self._events, (datetime.fromtimestamp(second, self._timezone), index, line.generation))
+        step = self._next_step(line)
+        if step is not None:
+            second, points = step
+            moment = datetime.fromtimestamp(second, self._timezone)
+            heapq.heappush(self._events, (moment, index, line.generation, points))
 
-    def _next_step(self, line: _Line) -> int | None:
-        """The first whole second (epoch) at which the line's rounded points move toward zero, if ever."""
+    def _next_step(self, line: _Line) -> tuple[int, int] | None:
+        """The first whole second (epoch) at which the line's rounded points move toward zero, and to what."""
         half_life = self._model.half_life_days
         if half_life is None or line.points == 0 or line.fading == 0:
             return None
@@ -145,11 +157,14 @@ class _Walk:
             return None
         crossing = line.since + half_life * SECONDS_PER_DAY * math.log2(line.fading / level)
         second = max(math.ceil(crossing), math.ceil(line.since))
-        while second - 1 > line.since and self._rounded_at(line, second - 1) != line.points:
+        # floating point may put the crossing a hair late: then the second before may already have it
+        while crossing - (second - 1) < NEAR and second - 1 > line.since:
+            if self._rounded_at(line, second - 1) == line.points:
+                break
             second -= 1
-        while self._rounded_at(line, second) == line.points:
+        while (points := self._rounded_at(line, second)) == line.points:
             second += 1
-        return second
+        return second, points
 
     def _rounded_at(self, line: _Line, second: int) -> int:
         """The line's rounded points at epoch `second`: by the closed form, or scoring's sum when too close to call."""
@@ -171,9 +186,8 @@ class _Walk:
             if self._model.half_life_days is not None and activity.occurred_at > now:
                 yield activity.occurred_at
 
-    def _hot(self) -> bool:
+    def _any_hot_line(self) -> bool:
         return any(line.rule.immediate_hot and line.counted for line in self._lines)
 
     def _temperature(self) -> Temperature:
-        score = self._attribute_points + sum(line.points for line in self._lines)
-        return temperature(score, self._hot(), self._model)
+        return temperature(self._score, self._hot, self._model)
