@@ -24,6 +24,10 @@ def a_lead() -> Lead:
     return Lead(UUID(int=7), Company("Example KK"), contact, "seo", created_at=NOW - timedelta(days=400))
 
 
+def warm_at_20_hot_at_50(*rules: ActivityRule | AttributeRule, half_life_days: int = 30) -> ScoringModel:
+    return ScoringModel(3, warm_threshold=20, hot_threshold=50, rules=rules, half_life_days=half_life_days)
+
+
 def temperature_at(scoring: ScoringModel, lead: Lead, activities: Sequence[Activity], at: datetime) -> Temperature:
     evaluation = evaluate(scoring, lead, activities, at)
     return temperature(evaluation.score, evaluation.hot_signal is not None, scoring)
@@ -59,16 +63,10 @@ class TestRulesOfBothSigns:
     def test_finds_the_first_second_of_a_dip_the_bisection_missed(self) -> None:
         # +30 fading down; a -100 penalty capped at -25 (fading up only once it is below the cap); +30 attribute.
         # The score falls 35 -> 12 while the penalty is capped, then climbs back to 30: COLD in between.
-        scoring = ScoringModel(
-            3,
-            warm_threshold=20,
-            hot_threshold=50,
-            half_life_days=30,
-            rules=(
-                ActivityRule("activity.webinar", "webinar_attended", 30),
-                ActivityRule("activity.unsubscribe", "unsubscribe", -100, cap=25),
-                AttributeRule("contact.decision_maker", 30, DECISION_MAKER),
-            ),
+        scoring = warm_at_20_hot_at_50(
+            ActivityRule("activity.webinar", "webinar_attended", 30),
+            ActivityRule("activity.unsubscribe", "unsubscribe", -100, cap=25),
+            AttributeRule("contact.decision_maker", 30, DECISION_MAKER),
         )
         lead = a_lead()
         activities = (Activity("webinar_attended", NOW, {}, 0, 1), Activity("unsubscribe", NOW, {}, 0, 1))
@@ -85,30 +83,35 @@ class TestRulesOfBothSigns:
         assert bisected_review(scoring, lead, activities) is None
 
 
+class TestImmediateHot:
+    def test_ends_when_its_window_lets_go_and_the_faded_score_is_below_hot(self) -> None:
+        scoring = warm_at_20_hot_at_50(
+            ActivityRule("activity.demo", "demo_request", 20, window=Window(10), immediate_hot=True),
+            ActivityRule("activity.webinar", "webinar_attended", 60),
+        )
+        activities = (Activity("demo_request", NOW, {}, 0, 1), Activity("webinar_attended", NOW, {}, 0, 1))
+
+        review = next_review(scoring, a_lead(), activities, NOW)
+
+        # the demo's 20 points have faded too, and the webinar's 60 are 48 after 10 of its 30 days' half-life
+        assert review == NOW + timedelta(days=10)
+        assert evaluate(scoring, a_lead(), activities, review).score == 48
+        assert temperature_at(scoring, a_lead(), activities, review) is Temperature.WARM
+
+
 class TestNeverWhenNothingCanChange:
     def test_a_penalty_fading_to_nothing_that_never_crosses_a_threshold(self) -> None:
-        scoring = ScoringModel(
-            3,
-            warm_threshold=20,
-            hot_threshold=50,
+        scoring = warm_at_20_hot_at_50(
+            ActivityRule("activity.unsubscribe", "unsubscribe", -5),
+            AttributeRule("contact.decision_maker", 30, DECISION_MAKER),
             half_life_days=1,
-            rules=(
-                ActivityRule("activity.unsubscribe", "unsubscribe", -5),
-                AttributeRule("contact.decision_maker", 30, DECISION_MAKER),
-            ),
         )
         activities = (Activity("unsubscribe", NOW, {}, 0, 1),)
 
         assert next_review(scoring, a_lead(), activities, NOW) is None
 
     def test_an_immediate_hot_rule_without_window_keeps_the_lead_hot_for_good(self) -> None:
-        scoring = ScoringModel(
-            3,
-            warm_threshold=20,
-            hot_threshold=50,
-            half_life_days=1,
-            rules=(ActivityRule("activity.demo", "demo_request", 90, immediate_hot=True),),
-        )
+        scoring = warm_at_20_hot_at_50(ActivityRule("activity.demo", "demo_request", 90, immediate_hot=True))
         activities = (Activity("demo_request", NOW, {}, 0, 1),)
 
         assert next_review(scoring, a_lead(), activities, NOW) is None
