@@ -8,14 +8,16 @@ that change, not the number of leads.
 With no new activity the score is piecewise constant, so that moment is found exactly, without
 sampling. Each behaviour line is `points * (steady + fading * 2^(-(t - since) / half-life))`,
 capped, then rounded once, between its structural moments: an occurrence leaving the rule's
-window (which may also take it below `atLeast`) or a future-dated one starting to fade. Between
-them its rounded value steps toward zero one whole point at a time, at moments with a closed form
-(where the exact total crosses the next half). `next_review` walks every line's structural moments
-and steps in time order, keeping the score and the immediate-hot signal up to date, and returns the
-first at which the temperature differs. A step is reported at the first whole second at which it
-has happened; a structural moment exactly. A line reaches its final value after finitely many
-steps, so None ("never") is exact too. Attribute lines are held at their value at `now`: a
-calendar condition ("a year away") is judged again at the lead's next change or review.
+window (which may also take it below `atLeast`, or end an immediate-hot signal) or a future-dated
+one starting to fade. In between, its rounded value steps toward zero one point at a time, at
+moments with a closed form (where the exact total crosses a half). `next_review` walks the
+structural moments and these steps in time order, whatever the rules' signs, leaping over steps
+that cannot add up to a change (see `_Walk._plan`), and returns the first breakpoint at which the
+temperature differs: a structural moment exactly, a step at the first whole second after it. A
+line reaches its final value after finitely many steps, so None ("never") is exact too.
+
+Attribute lines are held at their value at `now`: a calendar condition ("a year away") is judged
+again at the lead's next change or review.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ from leadcycle.domain.stages import Temperature
 # decided by scoring's own sum instead: the two may differ in the last bits of a float.
 AMBIGUOUS = 1e-9
 NEAR = 1e-3  # seconds: a crossing this close after a whole second is checked against that second
-STRUCTURAL = -1  # the generation of a structural event: it applies to whatever line is current
+STRUCTURAL = -1  # the round of a structural event: it applies whatever happened before it
 
 
 def next_review(model: ScoringModel, lead: Lead, activities: Sequence[Activity], now: datetime) -> datetime | None:
@@ -52,7 +54,7 @@ def next_review(model: ScoringModel, lead: Lead, activities: Sequence[Activity],
     if model.half_life_days is None and not any(rule.window for rule in model.activity_rules):
         return None  # the score does not depend on time (version 1): nothing to evaluate
     walk = _Walk(model, activities, now, attribute_points=evaluate(model, lead, (), now).score)
-    return walk.first_change()
+    return walk.first_change(now)
 
 
 @dataclass
@@ -61,7 +63,7 @@ class _Line:
 
     Its total is `rule.points * (steady + fading * 2^(-(t - since) / half-life))`: `steady` counts
     the counted occurrences still ahead (worth 1 until they happen), `fading` is what the others
-    are worth at `since` (epoch seconds). `points` is the rounded, capped value now.
+    are worth at `since` (epoch seconds). `points` is the rounded, capped value at the last breakpoint.
     """
 
     rule: ActivityRule
@@ -70,7 +72,6 @@ class _Line:
     since: float
     steady: int
     fading: float
-    generation: int
 
 
 class _Walk:
@@ -81,100 +82,106 @@ class _Walk:
         self._by_kind: dict[str, list[Activity]] = {}
         for activity in activities:
             self._by_kind.setdefault(activity.kind, []).append(activity)
-        # (moment, line index, generation, the line's points from then on: a step's outcome)
-        self._events: list[tuple[datetime, int, int, int]] = []
-        self._lines = [self._derive(index, rule, now, generation=0) for index, rule in enumerate(model.activity_rules)]
+        self._lines = [self._derive(rule, now) for rule in model.activity_rules]
+        self._events: list[tuple[datetime, int, int]] = []  # (moment, line index, round)
         for index, rule in enumerate(model.activity_rules):
             for moment in self._structural_moments(rule, now):
-                heapq.heappush(self._events, (moment, index, STRUCTURAL, 0))
-        self._score = attribute_points + sum(line.points for line in self._lines)
-        self._hot = self._any_hot_line()
-        self._stale: set[int] = set()  # lines whose steps were skipped while the hot signal held
+                heapq.heappush(self._events, (moment, index, STRUCTURAL))
+        self._attribute_points, self._round = attribute_points, 0
+        self._score, self._hot = self._totals()
 
-    def first_change(self) -> datetime | None:
+    def first_change(self, now: datetime) -> datetime | None:
         """The first breakpoint at which the temperature differs from the one at `now`, if any."""
         current = self._temperature()
+        self._plan(current, now)
         while self._events:
-            moment = self._events[0][0]
+            moment, relevant, derived = self._events[0][0], False, set()
             while self._events and self._events[0][0] == moment:
-                _, index, generation, points = heapq.heappop(self._events)
-                self._apply(index, generation, points, moment)
-            if not self._hot:
-                self._rederive_stale(moment)
+                _, index, round_ = heapq.heappop(self._events)
+                relevant |= round_ in (STRUCTURAL, self._round)
+                if round_ == STRUCTURAL:
+                    self._lines[index] = self._derive(self._lines[index].rule, moment)
+                    derived.add(index)
+            if not relevant:
+                continue  # a leap planned before the last breakpoint
+            self._catch_up(moment, derived)
             if self._temperature() != current:
                 return moment
+            self._plan(current, moment)
         return None
 
-    def _apply(self, index: int, generation: int, points: int, moment: datetime) -> None:
-        line = self._lines[index]
-        if generation == STRUCTURAL:
-            self._replace(index, moment)
-        elif generation == line.generation and self._hot:
-            self._stale.add(index)  # the temperature is HOT whatever the score: catch up when it ends
-        elif generation == line.generation:
-            self._score += points - line.points
-            line.points = points
-            self._schedule_step(index, line)
+    def _plan(self, current: Temperature, moment: datetime) -> None:
+        """Schedule, for each line, the first second it could have moved far enough to change `current`.
 
-    def _rederive_stale(self, moment: datetime) -> None:
-        for index in self._stale:
-            self._replace(index, moment)
-        self._stale.clear()
+        To leave its band the score must fall (or rise) by `need`; with `n` lines falling (rising),
+        none moving `ceil(need / n)` points means all together moved less than `need`: until the
+        first of them does, the temperature cannot change. Near a threshold that is every step.
+        """
+        self._round += 1
+        if self._hot or self._model.half_life_days is None:
+            return  # the hot signal holds whatever the score; without decay lines only change structurally
+        low, high = _band(current, self._model)
+        if low is not None:
+            self._plan_side(falling=True, need=self._score - low + 1, moment=moment)
+        if high is not None:
+            self._plan_side(falling=False, need=high - self._score, moment=moment)
 
-    def _replace(self, index: int, moment: datetime) -> None:
-        """Derive the line again at one of its structural moments; its scheduled step no longer applies."""
-        old = self._lines[index]
-        self._lines[index] = new = self._derive(index, old.rule, moment, old.generation + 1)
-        self._score += new.points - old.points
-        self._hot = self._any_hot_line()
+    def _plan_side(self, *, falling: bool, need: int, moment: datetime) -> None:
+        moving = [index for index, line in enumerate(self._lines) if (line.points > 0 if falling else line.points < 0)]
+        for index in moving:
+            second = self._first_second_moved(self._lines[index], math.ceil(need / len(moving)), moment)
+            if second is not None:
+                heapq.heappush(self._events, (self._at(second), index, self._round))
 
-    def _derive(self, index: int, rule: ActivityRule, moment: datetime, generation: int) -> _Line:
-        """The rule's line from `moment` on, computed as scoring does, with its next step scheduled."""
+    def _catch_up(self, moment: datetime, derived: set[int]) -> None:
+        """Every line's points at `moment` (those derived there already are), then the score and hot signal."""
+        if self._model.half_life_days is not None:
+            for index, line in enumerate(self._lines):
+                if index not in derived:
+                    line.points = self._rounded_at(line, moment)
+        self._score, self._hot = self._totals()
+
+    def _derive(self, rule: ActivityRule, moment: datetime) -> _Line:
+        """The rule's line from `moment` on, computed as scoring does."""
         half_life = self._model.half_life_days
         counted = counted_activities(rule, self._by_kind.get(rule.kind, ()), moment)
         started = [a for a in counted if a.occurred_at <= moment]
         points = round_points(capped(rule, faded_total(rule, counted, half_life, moment)))
         fading = faded_weight(started, moment, half_life)
-        line = _Line(rule, counted, points, moment.timestamp(), len(counted) - len(started), fading, generation)
-        self._schedule_step(index, line)
-        return line
+        return _Line(rule, counted, points, moment.timestamp(), len(counted) - len(started), fading)
 
-    def _schedule_step(self, index: int, line: _Line) -> None:
-        step = self._next_step(line)
-        if step is not None:
-            second, points = step
-            moment = datetime.fromtimestamp(second, self._timezone)
-            heapq.heappush(self._events, (moment, index, line.generation, points))
-
-    def _next_step(self, line: _Line) -> tuple[int, int] | None:
-        """The first whole second (epoch) at which the line's rounded points move toward zero, and to what."""
+    def _first_second_moved(self, line: _Line, steps: int, after: datetime) -> int | None:
+        """The first whole second (epoch) after `after` at which the line's points moved `steps` toward zero."""
         half_life = self._model.half_life_days
-        if half_life is None or line.points == 0 or line.fading == 0:
+        target = abs(line.points) - steps
+        if half_life is None or target < 0 or line.fading == 0:
             return None
-        # the size of the total falls below |points| - 1/2 when the fading weight falls below `level`
-        level = (abs(line.points) - 0.5) / abs(line.rule.points) - line.steady
+        # the size of the total falls below target + 1/2 when the fading weight falls below `level`
+        level = (target + 0.5) / abs(line.rule.points) - line.steady
         if level <= 0:
             return None
         crossing = line.since + half_life * SECONDS_PER_DAY * math.log2(line.fading / level)
-        second = max(math.ceil(crossing), math.ceil(line.since))
+        second = max(math.ceil(crossing), math.ceil(after.timestamp()))
         # floating point may put the crossing a hair late: then the second before may already have it
-        while crossing - (second - 1) < NEAR and second - 1 > line.since:
-            if self._rounded_at(line, second - 1) == line.points:
+        while crossing - (second - 1) < NEAR and second - 1 > after.timestamp():
+            if abs(self._rounded_at(line, self._at(second - 1))) > target:
                 break
             second -= 1
-        while (points := self._rounded_at(line, second)) == line.points:
+        while abs(self._rounded_at(line, self._at(second))) > target:
             second += 1
-        return second, points
+        return second
 
-    def _rounded_at(self, line: _Line, second: int) -> int:
-        """The line's rounded points at epoch `second`: by the closed form, or scoring's sum when too close to call."""
+    def _rounded_at(self, line: _Line, moment: datetime) -> int:
+        """The line's rounded points at `moment`: by the closed form, or scoring's sum when too close to call."""
         half_life_seconds = (self._model.half_life_days or 0) * SECONDS_PER_DAY
-        weight = line.steady + line.fading * 2 ** ((line.since - second) / half_life_seconds)
+        weight = line.steady + line.fading * 2 ** ((line.since - moment.timestamp()) / half_life_seconds)
         total = capped(line.rule, line.rule.points * weight)
         if abs(abs(total) % 1 - 0.5) > AMBIGUOUS * max(1.0, abs(total)):
-            return round_points(total)
-        moment = datetime.fromtimestamp(second, self._timezone)
+            return round(total)  # not near a half: every rounding agrees with round_points
         return round_points(capped(line.rule, faded_total(line.rule, line.counted, self._model.half_life_days, moment)))
+
+    def _at(self, second: int) -> datetime:
+        return datetime.fromtimestamp(second, self._timezone)
 
     def _structural_moments(self, rule: ActivityRule, now: datetime) -> Iterator[datetime]:
         """Where the rule's line changes form after `now`: window exits, future occurrences starting to fade."""
@@ -186,8 +193,18 @@ class _Walk:
             if self._model.half_life_days is not None and activity.occurred_at > now:
                 yield activity.occurred_at
 
-    def _any_hot_line(self) -> bool:
-        return any(line.rule.immediate_hot and line.counted for line in self._lines)
+    def _totals(self) -> tuple[int, bool]:
+        score = self._attribute_points + sum(line.points for line in self._lines)
+        return score, any(line.rule.immediate_hot and line.counted for line in self._lines)
 
     def _temperature(self) -> Temperature:
         return temperature(self._score, self._hot, self._model)
+
+
+def _band(current: Temperature, model: ScoringModel) -> tuple[int | None, int | None]:
+    """The scores [low, high) that keep `current` (None: unbounded)."""
+    if current is Temperature.HOT:
+        return model.hot_threshold, None
+    if current is Temperature.WARM:
+        return model.warm_threshold, model.hot_threshold
+    return None, model.warm_threshold
