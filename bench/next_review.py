@@ -55,8 +55,7 @@ def activities(seed: int) -> tuple[Activity, ...]:
     """200 activities of the ten kinds over the last 90 days."""
     rng = random.Random(seed)
     return tuple(
-        Activity(rng.choice(KINDS), NOW - timedelta(seconds=rng.randint(0, 90 * 86_400)), {}, 0, 1)
-        for _ in range(200)
+        Activity(rng.choice(KINDS), NOW - timedelta(seconds=rng.randint(0, 90 * 86_400)), {}, 0, 1) for _ in range(200)
     )
 
 
