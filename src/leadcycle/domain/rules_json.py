@@ -208,7 +208,9 @@ def _operators(reader: _Reader, subject: str, value: Any, path: str, field_type:
         op = next((o for o in allowed if o.value == name), None)
         if op is None:
             choices = ", ".join(o.value for o in allowed)
-            reader.refuse(f"{path}.{name}", f"{name!r} does not apply to {field_type.value} values; use one of {choices}")
+            reader.refuse(
+                f"{path}.{name}", f"{name!r} does not apply to {field_type.value} values; use one of {choices}"
+            )
             continue
         parsed = _operand(reader, op, field_type, operand, f"{path}.{name}")
         if parsed is not None:
