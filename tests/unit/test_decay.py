@@ -33,17 +33,16 @@ def lead_after(kinds: list[tuple[str, float]], scoring: Any, stage: Stage = Stag
 
 
 class TestNextReview:
-    def test_is_the_minute_decay_takes_the_score_below_the_warm_threshold(self) -> None:
+    def test_is_the_second_decay_takes_the_score_below_the_warm_threshold(self) -> None:
         scoring = model(WEBINAR)
         lead = lead_after([("webinar_attended", 0)], scoring)
         # 30 points fade below 19.5 (which rounds to 20) after 30 * log2(30 / 19.5) days
-        crossing = NOW + timedelta(days=30 * math.log2(30 / 19.5))
+        crossing = NOW + timedelta(seconds=math.ceil(30 * 86_400 * math.log2(30 / 19.5)))
 
         review = next_review(scoring, lead, lead.cycle_activities, NOW)
 
-        assert review is not None
-        assert crossing <= review <= crossing + timedelta(minutes=1)
-        assert evaluate(scoring, lead, lead.cycle_activities, review - timedelta(minutes=1)).score == 20
+        assert review == crossing
+        assert evaluate(scoring, lead, lead.cycle_activities, review - timedelta(seconds=1)).score == 20
         assert evaluate(scoring, lead, lead.cycle_activities, review).score == 19
 
     def test_is_when_a_window_lets_go_of_the_occurrence_that_kept_the_lead_warm(self) -> None:

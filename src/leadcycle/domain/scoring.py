@@ -119,26 +119,45 @@ def _behaviour_line(
     rule: ActivityRule, activities: Sequence[Activity], half_life_days: int | None, now: datetime
 ) -> ScoreContribution | None:
     """The rule's line over the activities it counts, or None when it counts none."""
-    counted = [a for a in activities if rule.matches(a.kind, a.properties, now)]
-    if rule.window is not None:
-        since = now - timedelta(days=rule.window.days)
-        counted = [a for a in counted if a.occurred_at > since]
-    if not counted or len(counted) < (rule.window.at_least if rule.window else 1):
+    counted = counted_activities(rule, activities, now)
+    if not counted:
         return None
-    weight = math.fsum(_fade(a.occurred_at, now, half_life_days) for a in counted)
-    total = rule.points * weight
-    capped = total if rule.cap is None else max(-rule.cap, min(rule.cap, total))
-    points = round_points(capped)
+    total = faded_total(rule, counted, half_life_days, now)
+    points = round_points(capped(rule, total))
     reason = f"{len(counted)} x {rule.label}"
     reason += f" in the last {rule.window.days} days" if rule.window else ""
     reason += f" at {rule.points:+d}"
     reason += f", faded to {round_points(total):+d} (half-life {half_life_days} days)" if half_life_days else ""
-    reason += f", capped at {points:+d}" if capped != total else ""
+    reason += f", capped at {points:+d}" if capped(rule, total) != total else ""
     at = max(a.occurred_at for a in counted)
     return ScoreContribution(rule.name, points, reason, at, count=len(counted), behaviour=True)
 
 
-def _fade(occurred_at: datetime, now: datetime, half_life_days: int | None) -> float:
+def counted_activities(rule: ActivityRule, activities: Sequence[Activity], now: datetime) -> list[Activity]:
+    """The occurrences `rule` counts at `now` (matching, inside its window); none below its `atLeast`."""
+    counted = [a for a in activities if rule.matches(a.kind, a.properties, now)]
+    if rule.window is not None:
+        since = now - timedelta(days=rule.window.days)
+        counted = [a for a in counted if a.occurred_at > since]
+    return counted if len(counted) >= (rule.window.at_least if rule.window else 1) else []
+
+
+def faded_total(rule: ActivityRule, counted: Sequence[Activity], half_life_days: int | None, now: datetime) -> float:
+    """The rule's points for the `counted` occurrences at `now`, each faded, before the cap."""
+    return rule.points * faded_weight(counted, now, half_life_days)
+
+
+def faded_weight(occurrences: Sequence[Activity], now: datetime, half_life_days: int | None) -> float:
+    """How many occurrences they are worth at `now`, each faded."""
+    return math.fsum(fade(a.occurred_at, now, half_life_days) for a in occurrences)
+
+
+def capped(rule: ActivityRule, total: float) -> float:
+    """`total` within the rule's cap (which bounds its size whatever the sign)."""
+    return total if rule.cap is None else max(-rule.cap, min(rule.cap, total))
+
+
+def fade(occurred_at: datetime, now: datetime, half_life_days: int | None) -> float:
     """What one point earned at `occurred_at` is worth at `now`: 2^(-age / half-life)."""
     if half_life_days is None:
         return 1.0
