@@ -1,7 +1,8 @@
 """Time and the score: when a lead left alone next changes temperature, and what the refresh then does."""
 
 import math
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -65,6 +66,49 @@ class TestNextReview:
         lead = lead_after([], scoring)
 
         assert next_review(scoring, lead, (), NOW) is None
+
+
+BIG_COMPANY = Company("Example KK", employee_count=1200, capital=60_000_000_000)
+
+
+class TestCalendarConditions:
+    """The default model's "target date more than a year away: -10" stops holding at a midnight of its own."""
+
+    @staticmethod
+    def lead_with_target(target: date, kinds: list[tuple[str, float]], company: Company = BIG_COMPANY) -> Lead:
+        lead = Lead(UUID(int=6), company, Contact("Abe", is_decision_maker=True), "seo", created_at=NOW)
+        lead.bant = replace(lead.bant, target_date=target)
+        lead.cycle_activities = tuple(Activity(k, NOW - timedelta(days=d), {}, 0, 1) for k, d in kinds)
+        rescore(lead, DEFAULT_SCORING_MODEL, NOW)
+        return lead
+
+    def test_is_the_midnight_the_target_date_comes_within_a_year_when_that_heats_the_lead(self) -> None:
+        # 30 attribute points - 10 + inquiry 15 + webinar 10 = 45 (WARM); without the -10: 55 (HOT)
+        lead = self.lead_with_target(date(2026, 6, 20), [("inquiry", 3), ("webinar_attended", 2)])
+
+        review = next_review(DEFAULT_SCORING_MODEL, lead, lead.cycle_activities, NOW)
+
+        assert (lead.score, lead.temperature) == (45, Temperature.WARM)
+        assert review == datetime(2025, 6, 20, tzinfo=UTC)  # a year before the target: no longer "more than"
+        before = evaluate(DEFAULT_SCORING_MODEL, lead, lead.cycle_activities, review - timedelta(seconds=1))
+        assert (before.score, evaluate(DEFAULT_SCORING_MODEL, lead, lead.cycle_activities, review).score) == (45, 55)
+
+    def test_never_when_the_flip_leaves_the_temperature_as_it_is(self) -> None:
+        lead = self.lead_with_target(date(2026, 6, 20), [("webinar_attended", 2)])  # 30 -> 40: WARM either way
+
+        assert next_review(DEFAULT_SCORING_MODEL, lead, lead.cycle_activities, NOW) is None
+
+    def test_fading_is_walked_on_from_a_flip_that_changed_nothing(self) -> None:
+        decaying = replace(DEFAULT_SCORING_MODEL, half_life_days=30)
+        # decision maker 10 - 10 + three webinars' 30 fading: WARM. The -10 goes on 12 June (34, still WARM), so
+        # the lead cools only when the webinars fall below 9.5 points, not below 19.5 as with the -10.
+        lead = self.lead_with_target(date(2026, 6, 12), [("webinar_attended", 0)] * 3, Company("Example KK"))
+
+        review = next_review(decaying, lead, lead.cycle_activities, NOW)
+
+        assert review == NOW + timedelta(seconds=math.ceil(30 * 86_400 * math.log2(30 / 9.5)))
+        assert evaluate(decaying, lead, lead.cycle_activities, review - timedelta(seconds=1)).score == 20
+        assert evaluate(decaying, lead, lead.cycle_activities, review).score == 19
 
 
 class TestRefreshAtTheReview:

@@ -16,8 +16,9 @@ that cannot add up to a change (see `_Walk._plan`), and returns the first breakp
 temperature differs: a structural moment exactly, a step at the first whole second after it. A
 line reaches its final value after finitely many steps, so None ("never") is exact too.
 
-Attribute lines are held at their value at `now`: a calendar condition ("a year away") is judged
-again at the lead's next change or review.
+Attribute lines change only at midnights (UTC) where a calendar condition ("a year away") on the
+lead's BANT target date stops or starts to hold. Each such day is found exactly (the condition
+is monotone in the day), the temperature is checked there, and the walk goes on from it.
 """
 
 from __future__ import annotations
@@ -26,10 +27,10 @@ import heapq
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from leadcycle.domain.model import Activity, Lead
-from leadcycle.domain.rules import ActivityRule, ScoringModel
+from leadcycle.domain.rules import LEAD_FIELDS, ActivityRule, Condition, FieldType, ScoringModel
 from leadcycle.domain.scoring import (
     SECONDS_PER_DAY,
     capped,
@@ -51,10 +52,61 @@ STRUCTURAL = -1  # the round of a structural event: it applies whatever happened
 
 def next_review(model: ScoringModel, lead: Lead, activities: Sequence[Activity], now: datetime) -> datetime | None:
     """The first moment after `now` the lead's temperature would change by time alone, or None if never."""
+    flip = _next_calendar_flip(model, lead, now)
+    change = _behaviour_change(model, lead, activities, now)
+    if flip is None or (change is not None and change < flip):
+        return change
+    if _temperature_at(model, lead, activities, flip) != _temperature_at(model, lead, activities, now):
+        return flip
+    return next_review(model, lead, activities, flip)  # each condition flips once: the recursion is short
+
+
+def _behaviour_change(
+    model: ScoringModel, lead: Lead, activities: Sequence[Activity], now: datetime
+) -> datetime | None:
+    """The first change of temperature by fading and windows, attribute points held at their value at `now`."""
     if model.half_life_days is None and not any(rule.window for rule in model.activity_rules):
-        return None  # the score does not depend on time (version 1): nothing to evaluate
+        return None  # behaviour does not depend on time (version 1): nothing to walk
     walk = _Walk(model, activities, now, attribute_points=evaluate(model, lead, (), now).score)
     return walk.first_change(now)
+
+
+def _next_calendar_flip(model: ScoringModel, lead: Lead, now: datetime) -> datetime | None:
+    """The first midnight after `now` at which a date condition of an attribute rule changes for this lead."""
+    days = [
+        day
+        for rule in model.attribute_rules
+        for condition in rule.when
+        if LEAD_FIELDS[condition.subject][0] is FieldType.DATE
+        if (value := LEAD_FIELDS[condition.subject][1](lead)) is not None
+        if (day := _flip_day(condition, value, now)) is not None
+    ]
+    return datetime.combine(min(days), time.min, now.tzinfo) if days else None
+
+
+def _flip_day(condition: Condition, value: date, now: datetime) -> date | None:
+    """The first day after today on which `condition` on the date `value` holds otherwise than today.
+
+    A date condition compares `value` with the day N months ahead, which only grows: the answer
+    changes at most once, and by the day `value` itself it has changed if it ever will.
+    """
+
+    def holds_on(day: date) -> bool:
+        return condition.holds(value, datetime.combine(day, time.min, now.tzinfo))
+
+    today, answer = now.date(), condition.holds(value, now)
+    if value <= today or holds_on(value) == answer:
+        return None
+    low, high = today, value  # the answer is today's on `low`, the other one on `high`
+    while (high - low).days > 1:
+        middle = low + timedelta(days=(high - low).days // 2)
+        low, high = (middle, high) if holds_on(middle) == answer else (low, middle)
+    return high
+
+
+def _temperature_at(model: ScoringModel, lead: Lead, activities: Sequence[Activity], at: datetime) -> Temperature:
+    evaluation = evaluate(model, lead, activities, at)
+    return temperature(evaluation.score, evaluation.hot_signal is not None, model)
 
 
 @dataclass
