@@ -88,12 +88,12 @@ def main(argv: list[str] | None = None) -> int:
     options = parse(argv)
     started = time.perf_counter()
     with postgres_server(options.database_url) as server:
-        code = _run(benchmark(options, server))
+        code = run_to_exit_code(benchmark(options, server))
     print(f"done in {time.perf_counter() - started:.0f} s")
     return code
 
 
-def _run(coroutine: Coroutine[Any, Any, int]) -> int:
+def run_to_exit_code(coroutine: Coroutine[Any, Any, int]) -> int:
     try:
         import uvloop  # the lighter event loop keeps more of the two cores for the servers
     except ImportError:

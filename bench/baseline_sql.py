@@ -26,8 +26,8 @@ from leadcycle.domain.scoring import DEFAULT_SCORING_MODEL
 WARM, HOT = DEFAULT_SCORING_MODEL.warm_threshold, DEFAULT_SCORING_MODEL.hot_threshold
 Row = dict[str, Any]
 
-_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))"
-_LOCKED_LEAD = "SELECT * FROM leads WHERE id = $1 FOR UPDATE"
+WRITER_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))"
+LOCKED_LEAD = "SELECT * FROM leads WHERE id = $1 FOR UPDATE"
 _CYCLE_ACTIVITIES = """
     SELECT a.* FROM activities a JOIN leads l ON l.id = a.lead_id
     WHERE a.lead_id = $1 AND a.cycle = l.cycle AND (l.cycle = 1 OR a.occurred_at >= l.cycle_started_at)"""
@@ -87,11 +87,11 @@ async def setup_connection(connection: asyncpg.Connection) -> None:
         await connection.set_type_codec(kind, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
-def _temperature(score: int, hot: bool) -> str:
+def temperature_of(score: int, hot: bool) -> str:
     return "HOT" if hot or score >= HOT else "WARM" if score >= WARM else "COLD"
 
 
-def _tally(breakdown: list[Row], rule: str, points: int, kind: str, at: datetime) -> list[Row]:
+def tally(breakdown: list[Row], rule: str, points: int, kind: str, at: datetime) -> list[Row]:
     previous = next((c for c in breakdown if c["rule"] == rule), None)
     count = previous["count"] + 1 if previous else 1
     entry = {
@@ -114,8 +114,8 @@ async def _write(
 
 async def _locked(connection: asyncpg.Connection, lead_id: UUID) -> asyncpg.Record:
     """The lead locked for writing, with what scoring reads: its cycle's activities and the active model."""
-    await connection.execute(_LOCK, str(lead_id))
-    lead = await connection.fetchrow(_LOCKED_LEAD, lead_id)
+    await connection.execute(WRITER_LOCK, str(lead_id))
+    lead = await connection.fetchrow(LOCKED_LEAD, lead_id)
     await connection.fetch(_CYCLE_ACTIVITIES, lead_id)
     await connection.fetchval(_ACTIVE_MODEL)
     return lead
@@ -127,13 +127,13 @@ async def record_activity(connection: asyncpg.Connection, lead_id: UUID, kind: s
     now = datetime.now(UTC)
     async with connection.transaction():
         lead = await _locked(connection, lead_id)
-        breakdown = _tally(lead["score_breakdown"], rule, points, kind, now)
+        breakdown = tally(lead["score_breakdown"], rule, points, kind, now)
         score, stage, version = (
             sum(c["points"] for c in breakdown),
             "MQL" if hot else lead["stage"],
             lead["version"] + 1,
         )
-        temperature = _temperature(score, hot or lead["hot_signal"] is not None)
+        temperature = temperature_of(score, hot or lead["hot_signal"] is not None)
         history: list[tuple[str, str, Row]] = [
             ("activity", f"{kind} ({points:+d})", {"kind": kind, "occurredAt": now.isoformat(), "points": points}),
             ("score", f"Score {lead['score']} -> {score} ({score - lead['score']:+d})", {"from": lead["score"]}),
@@ -164,7 +164,7 @@ async def recycle(connection: asyncpg.Connection, lead_id: UUID, reason: str, ac
         lead = await _locked(connection, lead_id)
         breakdown = [c for c in lead["score_breakdown"] if not c["behaviour"]]
         score, version = sum(c["points"] for c in breakdown), lead["version"] + 1
-        temperature = _temperature(score, False)
+        temperature = temperature_of(score, False)
         transition = {"event": "RECYCLE", "from": lead["stage"], "to": "RECYCLED", "reason": reason}
         history: list[tuple[str, str, Row]] = [
             ("transition", f"{lead['stage']} -> RECYCLED (RECYCLE)", transition),

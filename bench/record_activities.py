@@ -31,8 +31,8 @@ from uuid import UUID
 
 import asyncpg
 
-from bench.__main__ import _run
-from bench.baseline_sql import _LOCK, _LOCKED_LEAD, _tally, _temperature, setup_connection
+from bench.__main__ import run_to_exit_code
+from bench.baseline_sql import LOCKED_LEAD, WRITER_LOCK, setup_connection, tally, temperature_of
 from bench.client import Connection, graphql
 from bench.database import fresh_database, postgres_server
 from bench.fill import fill
@@ -147,14 +147,14 @@ async def _raw_lead(pool: asyncpg.Pool, lead_id: UUID, count: int) -> None:
     """One lead's activities of a batch: what the repository's save_all writes, in one transaction."""
     now = datetime.now(UTC)
     async with pool.acquire() as connection, connection.transaction():
-        await connection.execute(_LOCK, str(lead_id))
-        lead = dict(await connection.fetchrow(_LOCKED_LEAD, lead_id))
+        await connection.execute(WRITER_LOCK, str(lead_id))
+        lead = dict(await connection.fetchrow(LOCKED_LEAD, lead_id))
         first_version, history, snapshots = lead["version"], [], []
         for _ in range(count):
             before = lead["score"]
-            breakdown = _tally(lead["score_breakdown"], RULE, POINTS, KIND, now)
+            breakdown = tally(lead["score_breakdown"], RULE, POINTS, KIND, now)
             score = sum(c["points"] for c in breakdown)
-            temperature = _temperature(score, lead["hot_signal"] is not None)
+            temperature = temperature_of(score, lead["hot_signal"] is not None)
             lead |= {"version": lead["version"] + 1, "score": score, "temperature": temperature}
             lead |= {"score_breakdown": breakdown, "updated_at": now}
             activity = {"kind": KIND, "occurredAt": now.isoformat(), "points": POINTS, "rule": RULE, "properties": {}}
@@ -218,7 +218,7 @@ async def measure(options: Options, server_url: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     options = parse(argv)
     with postgres_server(options.database_url) as server:
-        return _run(measure(options, server))
+        return run_to_exit_code(measure(options, server))
 
 
 if __name__ == "__main__":

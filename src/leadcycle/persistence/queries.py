@@ -92,7 +92,7 @@ def _escape_like(term: str) -> str:
     return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _conditions(where: LeadFilter) -> list[ColumnElement[bool]]:
+def filter_conditions(where: LeadFilter) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
     for column, values in (
         (leads.c.stage, where.stages),
@@ -127,7 +127,7 @@ async def lead_page(
 ) -> tuple[list[Lead], bool]:
     """Up to `first` leads after the cursor, and whether more follow."""
     column = ORDER_COLUMNS[order.field]
-    conditions = _conditions(where)
+    conditions = filter_conditions(where)
     if after is not None:
         key, lead_id = decode_cursor(after, order)
         position, boundary = tuple_(column, leads.c.id), tuple_(key, lead_id)
@@ -140,13 +140,13 @@ async def lead_page(
 
 
 async def lead_count(engine: AsyncEngine, where: LeadFilter) -> int:
-    query = select(func.count()).select_from(leads).where(and_(True, *_conditions(where)))
+    query = select(func.count()).select_from(leads).where(and_(True, *filter_conditions(where)))
     async with engine.connect() as connection:
         return int((await connection.execute(query)).scalar_one())
 
 
 async def stage_counts(engine: AsyncEngine, where: LeadFilter) -> dict[Stage, int]:
-    query = select(leads.c.stage, func.count()).where(and_(True, *_conditions(where))).group_by(leads.c.stage)
+    query = select(leads.c.stage, func.count()).where(and_(True, *filter_conditions(where))).group_by(leads.c.stage)
     async with engine.connect() as connection:
         counted = {Stage(stage): count for stage, count in (await connection.execute(query)).all()}
     return {stage: counted.get(stage, 0) for stage in Stage}

@@ -13,7 +13,7 @@ from leadcycle.graph.context import Info
 from leadcycle.graph.errors import ClientError
 from leadcycle.graph.leads.connection import LeadFilter
 from leadcycle.graph.leads.queries import to_filter
-from leadcycle.graph.reports.queries import _aware
+from leadcycle.graph.reports.queries import aware
 from leadcycle.persistence.calibration import calibration_counts
 
 MAX_BANDS = 50
@@ -88,8 +88,8 @@ class CalibrationReport:
 
 
 def _window(since: datetime, until: datetime) -> None:
-    _aware(since, "from")
-    _aware(until, "to")
+    aware(since, "from")
+    aware(until, "to")
     if until < since:
         raise ClientError("to lies before from: give the window's start as from and its end as to")
 

@@ -56,7 +56,7 @@ class ChannelFunnel:
         )
 
 
-def _aware(value: datetime | None, name: str) -> datetime | None:
+def aware(value: datetime | None, name: str) -> datetime | None:
     if value is not None and value.utcoffset() is None:
         raise ClientError(f"{name} needs a UTC offset, e.g. 2026-01-31T00:00:00+09:00")
     return value
@@ -75,6 +75,6 @@ class ReportQueries:
         self, info: Info, since: datetime | None = None, until: datetime | None = None
     ) -> list[ChannelFunnel]:
         counted = await queries.channel_counts(
-            info.context.services.engine, _aware(since, "since"), _aware(until, "until")
+            info.context.services.engine, aware(since, "since"), aware(until, "until")
         )
         return [ChannelFunnel.from_counts(c) for c in counted]
