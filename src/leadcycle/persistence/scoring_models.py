@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+import asyncpg
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -14,6 +15,7 @@ from leadcycle.domain.rules_json import model_to_json, parse_model
 from leadcycle.domain.scoring_models import ModelStatus, StoredModel
 from leadcycle.persistence.tables import scoring_models
 
+_ACTIVE_VERSION = f"SELECT version FROM scoring_models WHERE status = '{ModelStatus.ACTIVE.value}'"
 # Serialises activations and version numbering (one key for the whole table).
 _MODELS_WRITER_LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended('scoring_models', 0))")
 
@@ -34,14 +36,19 @@ class ModelCache:
 
 
 class SqlScoringModels:
-    def __init__(self, connection: AsyncConnection, cache: ModelCache) -> None:
+    """Model versions on the unit of work's connection; `driver` is that connection's asyncpg side."""
+
+    def __init__(self, connection: AsyncConnection, driver: asyncpg.Connection, cache: ModelCache) -> None:
         self._connection = connection
+        self._driver = driver
         self._cache = cache
 
     async def active(self) -> ScoringModel:
-        """The model in force: one indexed lookup of its version, parsed only the first time."""
-        query = select(scoring_models.c.version).where(scoring_models.c.status == ModelStatus.ACTIVE.value)
-        version = (await self._connection.execute(query)).scalar_one()
+        """The model in force: one indexed lookup of its version, parsed only the first time.
+
+        Every write asks, so the lookup is a prepared statement on the driver (as the lead repository's are).
+        """
+        version: int = await self._driver.fetchval(_ACTIVE_VERSION)
         known = self._cache.known(version)
         if known is not None:
             return known

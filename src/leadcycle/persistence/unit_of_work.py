@@ -55,7 +55,7 @@ class SqlUnitOfWork:
         self._connection, self._driver = connection, driver
         self.leads = SqlLeadRepository(driver)
         self.idempotency = SqlIdempotencyKeys(connection)
-        self.scoring_models = SqlScoringModels(connection, self._models)
+        self.scoring_models = SqlScoringModels(connection, driver, self._models)
         self.rescoring = SqlRescoringRuns(connection)
         return self
 
