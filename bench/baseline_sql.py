@@ -26,8 +26,8 @@ from leadcycle.domain.scoring import DEFAULT_SCORING_MODEL
 WARM, HOT = DEFAULT_SCORING_MODEL.warm_threshold, DEFAULT_SCORING_MODEL.hot_threshold
 Row = dict[str, Any]
 
-WRITER_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))"
-LOCKED_LEAD = "SELECT * FROM leads WHERE id = $1 FOR UPDATE"
+_WRITER_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))"
+_LOCKED_LEAD = "SELECT * FROM leads WHERE id = $1 FOR UPDATE"
 _CYCLE_ACTIVITIES = """
     SELECT a.* FROM activities a JOIN leads l ON l.id = a.lead_id
     WHERE a.lead_id = $1 AND a.cycle = l.cycle AND (l.cycle = 1 OR a.occurred_at >= l.cycle_started_at)"""
@@ -112,10 +112,10 @@ async def _write(
     await connection.execute(_HISTORY, lead_id, now, actor, list(kinds), list(summaries), list(data))
 
 
-async def _locked(connection: asyncpg.Connection, lead_id: UUID) -> asyncpg.Record:
+async def locked_for_scoring(connection: asyncpg.Connection, lead_id: UUID) -> asyncpg.Record:
     """The lead locked for writing, with what scoring reads: its cycle's activities and the active model."""
-    await connection.execute(WRITER_LOCK, str(lead_id))
-    lead = await connection.fetchrow(LOCKED_LEAD, lead_id)
+    await connection.execute(_WRITER_LOCK, str(lead_id))
+    lead = await connection.fetchrow(_LOCKED_LEAD, lead_id)
     await connection.fetch(_CYCLE_ACTIVITIES, lead_id)
     await connection.fetchval(_ACTIVE_MODEL)
     return lead
@@ -126,7 +126,7 @@ async def record_activity(connection: asyncpg.Connection, lead_id: UUID, kind: s
     rule, points, hot = RULES[kind]
     now = datetime.now(UTC)
     async with connection.transaction():
-        lead = await _locked(connection, lead_id)
+        lead = await locked_for_scoring(connection, lead_id)
         breakdown = tally(lead["score_breakdown"], rule, points, kind, now)
         score, stage, version = (
             sum(c["points"] for c in breakdown),
@@ -161,7 +161,7 @@ async def recycle(connection: asyncpg.Connection, lead_id: UUID, reason: str, ac
     """RECYCLE: a new nurture cycle, behaviour points forgotten."""
     now = datetime.now(UTC)
     async with connection.transaction():
-        lead = await _locked(connection, lead_id)
+        lead = await locked_for_scoring(connection, lead_id)
         breakdown = [c for c in lead["score_breakdown"] if not c["behaviour"]]
         score, version = sum(c["points"] for c in breakdown), lead["version"] + 1
         temperature = temperature_of(score, False)

@@ -32,7 +32,7 @@ from uuid import UUID
 import asyncpg
 
 from bench.__main__ import run_to_exit_code
-from bench.baseline_sql import LOCKED_LEAD, WRITER_LOCK, setup_connection, tally, temperature_of
+from bench.baseline_sql import locked_for_scoring, setup_connection, tally, temperature_of
 from bench.client import Connection, graphql
 from bench.database import fresh_database, postgres_server
 from bench.fill import fill
@@ -147,8 +147,7 @@ async def _raw_lead(pool: asyncpg.Pool, lead_id: UUID, count: int) -> None:
     """One lead's activities of a batch: what the repository's save_all writes, in one transaction."""
     now = datetime.now(UTC)
     async with pool.acquire() as connection, connection.transaction():
-        await connection.execute(WRITER_LOCK, str(lead_id))
-        lead = dict(await connection.fetchrow(LOCKED_LEAD, lead_id))
+        lead = dict(await locked_for_scoring(connection, lead_id))
         first_version, history, snapshots = lead["version"], [], []
         for _ in range(count):
             before = lead["score"]
