@@ -9,8 +9,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -28,13 +30,21 @@ from leadcycle.persistence.embedded import embedded_postgres
 
 
 @pytest.fixture(scope="session")
-def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A Postgres server: DATABASE_URL's, else an embedded one for this run."""
+def server_url() -> Iterator[str]:
+    """A Postgres server: DATABASE_URL's, else an embedded one for this run.
+
+    The embedded one lives in a temporary folder of its own, not under pytest's base folder: pytest
+    deletes the oldest of those when later runs start, which would pull the data folder from under a
+    run still going beside them.
+    """
     configured = os.environ.get("LEADCYCLE_DATABASE_URL") or os.environ.get("DATABASE_URL")
     if configured:
         yield configured
         return
-    with embedded_postgres(tmp_path_factory.mktemp("postgres")) as url:
+    with (
+        tempfile.TemporaryDirectory(prefix="leadcycle-test-postgres-") as folder,
+        embedded_postgres(Path(folder)) as url,
+    ):
         yield url
 
 
