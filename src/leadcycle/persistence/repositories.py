@@ -159,13 +159,11 @@ class SqlLeadRepository:
             for h in lead.new_history
         ]
         change_rows = [_change_row(lead, change) for lead, change in steps]
-        moves = stage_deltas((change.from_stage, change.to_stage) for _lead, change in steps)
-        delta_rows = [{"stage": stage, "delta": delta} for stage, delta in moves]
         for statement, rows in (
             (_INSERT_ACTIVITIES, activity_rows),
             (_INSERT_HISTORY, history_rows),
             (_INSERT_CHANGES, change_rows),
-            (_INSERT_STAGE_DELTAS, delta_rows),
+            (_INSERT_STAGE_DELTAS, _stage_delta_rows(steps)),
         ):
             await self._insert_all(statement, rows)
         for lead, _change in steps:
@@ -175,6 +173,12 @@ class SqlLeadRepository:
     async def _insert_all(self, statement: statements.RowsInsert, rows: Sequence[Mapping[str, Any]]) -> None:
         if rows:
             await self._connection.execute(statement.sql, *statement.arguments(rows))
+
+
+def _stage_delta_rows(steps: Sequence[tuple[Lead, LeadChange]]) -> list[dict[str, Any]]:
+    """The steps' net stage count deltas: none unless a step moved the lead (or created it)."""
+    moves = stage_deltas((change.from_stage, change.to_stage) for _lead, change in steps)
+    return [{"stage": stage, "delta": delta} for stage, delta in moves]
 
 
 def _change_row(lead: Lead, change: LeadChange) -> dict[str, Any]:
