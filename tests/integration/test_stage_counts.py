@@ -8,8 +8,12 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
+import asyncpg
 import pytest
-from sqlalchemy import func, select
+from alembic import command
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, func, select
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from leadcycle.domain.commands import CreateLead, RecordActivity, TransitionLead
@@ -18,11 +22,14 @@ from leadcycle.domain.model import Company, Contact, Lead
 from leadcycle.domain.stages import LeadEvent, Stage
 from leadcycle.domain.use_cases import LeadUseCases
 from leadcycle.persistence import queries, stage_counts
+from leadcycle.persistence.database import alembic_config, create_engine, migrate, plain_url
 from leadcycle.persistence.tables import leads, stage_count_deltas
+from leadcycle.persistence.tables import stage_counts as stage_count_totals
 from leadcycle.persistence.unit_of_work import unit_of_work_factory
 
 ACTOR = "stage-counts-test"
 LEADS = 24
+STAGE_COUNTS_REVISION = "d6c3a6733493"
 
 
 def utc_now() -> datetime:
@@ -60,6 +67,31 @@ async def story(use_cases: LeadUseCases) -> None:
     outcomes = await asyncio.gather(recycle(use_cases, lead), recycle(use_cases, lead), return_exceptions=True)
     assert sum(isinstance(outcome, DomainError) for outcome in outcomes) == 1, outcomes
     await use_cases.record_activity(RecordActivity(str(lead.id), "demo_request"), ACTOR)
+
+
+@contextlib.asynccontextmanager
+async def fresh_engine(server_url: str) -> AsyncIterator[AsyncEngine]:
+    """An engine on a new, empty database of the test server, dropped afterwards."""
+    name = f"leadcycle_counts_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(plain_url(server_url))
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    engine = create_engine(make_url(plain_url(server_url)).set(database=name).render_as_string(hide_password=False))
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+def migrate_stage_counts_again(connection: Connection) -> None:
+    """Down to just before the stage counts' migration, then up to the head again (the leads stay)."""
+    config = alembic_config()
+    config.attributes["connection"] = connection
+    before = ScriptDirectory.from_config(config).get_revision(STAGE_COUNTS_REVISION).down_revision
+    assert isinstance(before, str)
+    command.downgrade(config, before)
+    command.upgrade(config, "head")
 
 
 @contextlib.asynccontextmanager
@@ -122,6 +154,22 @@ class TestReadAfterCommit:
         with pytest.raises(DomainError):
             await use_cases.transition(TransitionLead(str(lead.id), LeadEvent.WIN), ACTOR)
         assert await stage_counts.counts(engine) == before
+
+
+class TestMigration:
+    async def test_the_totals_start_as_the_leads_already_there(self, server_url: str) -> None:
+        async with fresh_engine(server_url) as engine:
+            await migrate(engine)
+            use_cases = LeadUseCases(unit_of_work_factory(engine), utc_now)
+            hot = await create_lead(use_cases)
+            await use_cases.record_activity(RecordActivity(str(hot.id), "demo_request"), ACTOR)
+            await create_lead(use_cases)
+            async with engine.begin() as connection:
+                await connection.run_sync(migrate_stage_counts_again)
+            async with engine.connect() as connection:
+                totals = dict((await connection.execute(select(stage_count_totals))).all())
+            assert totals == {"COLD": 1, "MQL": 1}
+            assert await stage_counts.counts(engine) == await counted_in_table(engine)
 
 
 class TestStageDeltas:
