@@ -5,7 +5,8 @@ the bare Starlette app (baseline_app.py) behind HTTP. A write is the transaction
 persistence/repositories.py: writer lock (advisory lock, then SELECT ... FOR UPDATE), SELECT of
 the current cycle's activities and of the active scoring model's version, UPDATE of the lead one
 version up, INSERT of the activity, INSERT of the history rows, INSERT of the
-change-log row with the lead's snapshot, COMMIT. The Python around it does only what the SQL
+change-log row with the lead's snapshot, INSERT of the stage count deltas when the stage changed,
+COMMIT. The Python around it does only what the SQL
 needs (the new score, breakdown and stage as our domain would compute them for the scenario);
 it decides nothing: guards are the product's job, and the baselines are the floor under it.
 """
@@ -53,6 +54,9 @@ _HISTORY = """
 _CHANGE = """
     INSERT INTO lead_changes (lead_id, version, kind, from_stage, to_stage, at, actor, snapshot)
     SELECT id, version, $2, $3, $4, $5, $6, to_jsonb(leads) FROM leads WHERE id = $1"""
+_STAGE_DELTAS = """
+    INSERT INTO stage_count_deltas (stage, delta)
+    SELECT stage, delta FROM unnest($1::varchar[], $2::int[]) WITH ORDINALITY AS r(stage, delta, n) ORDER BY n"""
 
 PAGE = "SELECT * FROM leads ORDER BY created_at DESC, id DESC LIMIT $1"
 LEAD = "SELECT * FROM leads WHERE id = $1"
@@ -112,6 +116,12 @@ async def _write(
     await connection.execute(_HISTORY, lead_id, now, actor, list(kinds), list(summaries), list(data))
 
 
+async def _count_move(connection: asyncpg.Connection, left: str, entered: str) -> None:
+    """The stage count deltas of a lead moving from `left` to `entered`, if it moved."""
+    if left != entered:
+        await connection.execute(_STAGE_DELTAS, [left, entered], [-1, 1])
+
+
 async def locked_for_scoring(connection: asyncpg.Connection, lead_id: UUID) -> asyncpg.Record:
     """The lead locked for writing, with what scoring reads: its cycle's activities and the active model."""
     await connection.execute(_WRITER_LOCK, str(lead_id))
@@ -152,6 +162,7 @@ async def record_activity(connection: asyncpg.Connection, lead_id: UUID, kind: s
         await connection.execute(
             _CHANGE, lead_id, "activity", lead["stage"] if moved else None, stage if moved else None, now, actor
         )
+        await _count_move(connection, lead["stage"], stage)
     return Written(
         {"id": str(lead_id), "stage": stage, "temperature": temperature, "score": score, "version": version}, now
     )
@@ -173,6 +184,7 @@ async def recycle(connection: asyncpg.Connection, lead_id: UUID, reason: str, ac
         await connection.execute(_RECYCLED, lead_id, lead["version"], version, score, temperature, breakdown, now)
         await _write(connection, lead_id, now, actor, history)
         await connection.execute(_CHANGE, lead_id, "transition", lead["stage"], "RECYCLED", now, actor)
+        await _count_move(connection, lead["stage"], "RECYCLED")
     lead = {"id": str(lead_id), "stage": "RECYCLED", "temperature": temperature, "score": score, "version": version}
     return Written(lead, now)
 

@@ -22,10 +22,11 @@ from leadcycle.domain.model_use_cases import ScoringModelUseCases
 from leadcycle.domain.rescoring import Rescoring
 from leadcycle.domain.stages import Stage, Temperature
 from leadcycle.domain.use_cases import LeadUseCases
-from leadcycle.persistence import queries
+from leadcycle.persistence import queries, stage_counts
 from leadcycle.persistence.mapping import lead_from_row
 from leadcycle.persistence.tables import lead_history, leads
 from leadcycle.persistence.unit_of_work import unit_of_work_factory
+from tests.integration.test_stage_counts import counted_in_table
 
 ACTOR = "decay-test"
 PROBE = f"decay_probe_{uuid.uuid4().hex[:8]}"
@@ -106,6 +107,15 @@ class TestDecayOverTime:
         assert (cooled.stage, cooled.temperature, cooled.score) == (Stage.COLD, Temperature.COLD, 19)
         assert events == ["WARM", "COOL"]
         assert cooled.version == warm.version + 1
+
+    async def test_rescoring_and_cooling_keep_the_stage_counts_exact(self, world: World, engine: AsyncEngine) -> None:
+        warm = await probed(world, 1)
+        world.clock.now += timedelta(days=19)
+        await world.worker.refresh_due()
+
+        cooled, _events = await reload(engine, warm)
+        assert cooled.stage is Stage.COLD
+        assert await stage_counts.counts(engine) == await counted_in_table(engine)
 
     async def test_an_mql_going_cold_keeps_its_stage_and_is_found_by_the_filter(
         self, world: World, engine: AsyncEngine

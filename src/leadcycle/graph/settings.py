@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     retention_interval_seconds: float = Field(
         default=600, gt=0, description="How often the retention job prunes the change log and idempotency keys."
     )
+    stage_count_fold_interval_seconds: float = Field(
+        default=10, gt=0, description="How often the per-stage count deltas are folded into their totals."
+    )
     retention_batch_size: int = Field(default=1000, ge=1, description="Rows one pruning transaction deletes.")
     rescoring_interval_seconds: float = Field(
         default=1, gt=0, description="How often each process looks for rescoring to do after a model activation."

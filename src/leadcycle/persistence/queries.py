@@ -36,6 +36,7 @@ from sqlalchemy.types import Uuid
 
 from leadcycle.domain.model import Activity, HistoryEntry, Lead
 from leadcycle.domain.stages import Stage, Temperature
+from leadcycle.persistence import stage_counts as kept_counts
 from leadcycle.persistence.mapping import activity_from_row, lead_from_row
 from leadcycle.persistence.tables import activities, leads
 
@@ -146,7 +147,11 @@ async def lead_count(engine: AsyncEngine, where: LeadFilter) -> int:
 
 
 async def stage_counts(engine: AsyncEngine, where: LeadFilter) -> dict[Stage, int]:
-    query = select(leads.c.stage, func.count()).where(and_(True, *filter_conditions(where))).group_by(leads.c.stage)
+    """Leads per stage: unfiltered, the counts the writes keep; filtered, counted in the table."""
+    conditions = filter_conditions(where)
+    if not conditions:
+        return await kept_counts.counts(engine)
+    query = select(leads.c.stage, func.count()).where(and_(*conditions)).group_by(leads.c.stage)
     async with engine.connect() as connection:
         counted = {Stage(stage): count for stage, count in (await connection.execute(query)).all()}
     return {stage: counted.get(stage, 0) for stage in Stage}

@@ -15,7 +15,15 @@ from leadcycle.domain.model import Activity, Lead
 from leadcycle.domain.ports import LeadChange, StoredKey
 from leadcycle.persistence import statements
 from leadcycle.persistence.mapping import activity_from_row, lead_from_row, lead_to_row
-from leadcycle.persistence.tables import activities, idempotency_keys, lead_changes, lead_history, leads
+from leadcycle.persistence.stage_counts import stage_deltas
+from leadcycle.persistence.tables import (
+    activities,
+    idempotency_keys,
+    lead_changes,
+    lead_history,
+    leads,
+    stage_count_deltas,
+)
 
 # Writers of one lead queue on this advisory lock before locking the row. It assigns no
 # transaction id, so a writer gets its id only after the previous writer of the lead has
@@ -41,6 +49,7 @@ _INSERT_HISTORY = statements.insert_rows(lead_history, ["lead_id", "at", "kind",
 _INSERT_CHANGES = statements.insert_rows(
     lead_changes, ["lead_id", "version", "kind", "actor", "at", "from_stage", "to_stage", "snapshot"]
 )
+_INSERT_STAGE_DELTAS = statements.insert_rows(stage_count_deltas, ["stage", "delta"])
 
 # One statement for any number of keys (a multi-row VALUES would be compiled anew per count).
 _CLAIM_KEYS = text(
@@ -62,7 +71,7 @@ class SqlLeadRepository:
         self._connection = connection
 
     async def add(self, lead: Lead, change: LeadChange) -> None:
-        """Insert a new lead with its pending activities, history and change-log entry."""
+        """Insert a new lead with its pending activities, history, change-log entry and its stage's count."""
         await self._connection.execute(_INSERT_LEAD.sql, *_INSERT_LEAD.arguments(lead_to_row(lead)))
         await self._write_pending([(lead, change)])
 
@@ -116,6 +125,8 @@ class SqlLeadRepository:
     async def save_all(self, steps: Sequence[tuple[Lead, LeadChange]]) -> None:
         """Write a locked lead back through successive changes: one UPDATE, one insert per table.
 
+        A change of stage also appends the stage count deltas (stage_counts.py), in this transaction.
+
         The change-log rows are inserted in step order, so their ids (and thus the log order
         within this transaction) follow the versions.
         """
@@ -152,6 +163,7 @@ class SqlLeadRepository:
             (_INSERT_ACTIVITIES, activity_rows),
             (_INSERT_HISTORY, history_rows),
             (_INSERT_CHANGES, change_rows),
+            (_INSERT_STAGE_DELTAS, _stage_delta_rows(steps)),
         ):
             await self._insert_all(statement, rows)
         for lead, _change in steps:
@@ -161,6 +173,12 @@ class SqlLeadRepository:
     async def _insert_all(self, statement: statements.RowsInsert, rows: Sequence[Mapping[str, Any]]) -> None:
         if rows:
             await self._connection.execute(statement.sql, *statement.arguments(rows))
+
+
+def _stage_delta_rows(steps: Sequence[tuple[Lead, LeadChange]]) -> list[dict[str, Any]]:
+    """The steps' net stage count deltas: none unless a step moved the lead (or created it)."""
+    moves = stage_deltas((change.from_stage, change.to_stage) for _lead, change in steps)
+    return [{"stage": stage, "delta": delta} for stage, delta in moves]
 
 
 def _change_row(lead: Lead, change: LeadChange) -> dict[str, Any]:

@@ -273,3 +273,19 @@ webhook_dispatch = Table(
     Column("change_id", BigInteger, nullable=False),
     CheckConstraint("id = 1", name="single_row"),
 )
+
+# Per-stage lead counts kept by the writes (persistence/stage_counts.py): the folded totals, and the
+# append-only changes to them since the last fold; a stage's count is its total plus its deltas.
+stage_counts = Table(
+    "stage_counts",
+    metadata,
+    Column("stage", String(16), primary_key=True),
+    Column("count", BigInteger, nullable=False),
+)
+stage_count_deltas = Table(
+    "stage_count_deltas",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("stage", String(16), nullable=False),
+    Column("delta", Integer, nullable=False),
+)

@@ -1,0 +1,181 @@
+"""The per-stage counts the writes keep: exact under concurrent writers and folds, current after each commit."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import asyncpg
+import pytest
+from alembic import command
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, func, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from leadcycle.domain.commands import CreateLead, RecordActivity, TransitionLead
+from leadcycle.domain.errors import DomainError
+from leadcycle.domain.model import Company, Contact, Lead
+from leadcycle.domain.stages import LeadEvent, Stage
+from leadcycle.domain.use_cases import LeadUseCases
+from leadcycle.persistence import queries, stage_counts
+from leadcycle.persistence.database import alembic_config, create_engine, migrate, plain_url
+from leadcycle.persistence.tables import leads, stage_count_deltas
+from leadcycle.persistence.tables import stage_counts as stage_count_totals
+from leadcycle.persistence.unit_of_work import unit_of_work_factory
+
+ACTOR = "stage-counts-test"
+LEADS = 24
+STAGE_COUNTS_REVISION = "d6c3a6733493"
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@pytest.fixture
+def use_cases(engine: AsyncEngine) -> LeadUseCases:
+    return LeadUseCases(unit_of_work_factory(engine), utc_now)
+
+
+async def counted_in_table(engine: AsyncEngine) -> dict[Stage, int]:
+    """Leads per stage as `count(*)` over the whole table finds them."""
+    query = select(leads.c.stage, func.count()).group_by(leads.c.stage)
+    async with engine.connect() as connection:
+        counted = {Stage(stage): count for stage, count in (await connection.execute(query)).all()}
+    return {stage: counted.get(stage, 0) for stage in Stage}
+
+
+async def create_lead(use_cases: LeadUseCases) -> Lead:
+    suffix = uuid.uuid4().hex[:10]
+    return await use_cases.create(
+        CreateLead(Company(f"Counted {suffix}"), Contact(f"Contact {suffix}"), "web_ad"), ACTOR
+    )
+
+
+async def recycle(use_cases: LeadUseCases, lead: Lead) -> Lead:
+    return await use_cases.transition(TransitionLead(str(lead.id), LeadEvent.RECYCLE, reason="No budget"), ACTOR)
+
+
+async def story(use_cases: LeadUseCases) -> None:
+    """Created COLD, hot to MQL automatically, recycled by two racing writers (one is refused), hot again."""
+    lead = await create_lead(use_cases)
+    await use_cases.record_activity(RecordActivity(str(lead.id), "demo_request"), ACTOR)
+    outcomes = await asyncio.gather(recycle(use_cases, lead), recycle(use_cases, lead), return_exceptions=True)
+    assert sum(isinstance(outcome, DomainError) for outcome in outcomes) == 1, outcomes
+    await use_cases.record_activity(RecordActivity(str(lead.id), "demo_request"), ACTOR)
+
+
+@contextlib.asynccontextmanager
+async def fresh_engine(server_url: str) -> AsyncIterator[AsyncEngine]:
+    """An engine on a new, empty database of the test server, dropped afterwards."""
+    name = f"leadcycle_counts_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(plain_url(server_url))
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    engine = create_engine(make_url(plain_url(server_url)).set(database=name).render_as_string(hide_password=False))
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+def migrate_stage_counts_again(connection: Connection) -> None:
+    """Down to just before the stage counts' migration, then up to the head again (the leads stay)."""
+    config = alembic_config()
+    config.attributes["connection"] = connection
+    before = ScriptDirectory.from_config(config).get_revision(STAGE_COUNTS_REVISION).down_revision
+    assert isinstance(before, str)
+    command.downgrade(config, before)
+    command.upgrade(config, "head")
+
+
+@contextlib.asynccontextmanager
+async def folding(engine: AsyncEngine) -> AsyncIterator[list[int]]:
+    """Folds one after another until the block ends; yields how many deltas each fold took."""
+    folded: list[int] = []
+    done = asyncio.Event()
+
+    async def keep_folding() -> None:
+        while not done.is_set():
+            folded.append(await stage_counts.fold(engine))
+
+    task = asyncio.create_task(keep_folding())
+    try:
+        yield folded
+    finally:
+        done.set()
+        await task
+
+
+class TestConcurrentWrites:
+    async def test_counts_equal_the_table_after_concurrent_stories_and_folds(
+        self, engine: AsyncEngine, use_cases: LeadUseCases
+    ) -> None:
+        before = await stage_counts.counts(engine)
+        async with folding(engine) as folded:
+            await asyncio.gather(*(story(use_cases) for _ in range(LEADS)))
+        assert await stage_counts.counts(engine) == await counted_in_table(engine)
+        assert sum(folded) > 0
+        assert sum((await stage_counts.counts(engine)).values()) == sum(before.values()) + LEADS
+
+    async def test_a_fold_takes_every_delta_and_changes_no_count(
+        self, engine: AsyncEngine, use_cases: LeadUseCases
+    ) -> None:
+        await create_lead(use_cases)
+        before = await stage_counts.counts(engine)
+        await stage_counts.fold(engine)  # the test server's fold job may have taken some already
+        async with engine.connect() as connection:
+            left = (await connection.execute(select(func.count()).select_from(stage_count_deltas))).scalar_one()
+        assert left == 0
+        assert await stage_counts.counts(engine) == before == await counted_in_table(engine)
+
+
+class TestReadAfterCommit:
+    async def test_the_unfiltered_pipeline_shows_each_committed_move(
+        self, engine: AsyncEngine, use_cases: LeadUseCases
+    ) -> None:
+        everything = queries.LeadFilter()
+        before = await queries.stage_counts(engine, everything)
+        lead = await create_lead(use_cases)
+        created = await queries.stage_counts(engine, everything)
+        await use_cases.record_activity(RecordActivity(str(lead.id), "demo_request"), ACTOR)
+        hot = await queries.stage_counts(engine, everything)
+        assert created == before | {Stage.COLD: before[Stage.COLD] + 1}
+        assert hot == created | {Stage.COLD: created[Stage.COLD] - 1, Stage.MQL: created[Stage.MQL] + 1}
+
+    async def test_a_refused_transition_counts_nothing(self, engine: AsyncEngine, use_cases: LeadUseCases) -> None:
+        lead = await create_lead(use_cases)
+        before = await stage_counts.counts(engine)
+        with pytest.raises(DomainError):
+            await use_cases.transition(TransitionLead(str(lead.id), LeadEvent.WIN), ACTOR)
+        assert await stage_counts.counts(engine) == before
+
+
+class TestMigration:
+    async def test_the_totals_start_as_the_leads_already_there(self, server_url: str) -> None:
+        async with fresh_engine(server_url) as engine:
+            await migrate(engine)
+            use_cases = LeadUseCases(unit_of_work_factory(engine), utc_now)
+            hot = await create_lead(use_cases)
+            await use_cases.record_activity(RecordActivity(str(hot.id), "demo_request"), ACTOR)
+            await create_lead(use_cases)
+            async with engine.begin() as connection:
+                await connection.run_sync(migrate_stage_counts_again)
+            async with engine.connect() as connection:
+                totals = dict((await connection.execute(select(stage_count_totals))).all())
+            assert totals == {"COLD": 1, "MQL": 1}
+            assert await stage_counts.counts(engine) == await counted_in_table(engine)
+
+
+class TestStageDeltas:
+    def test_nets_the_moves_of_several_steps(self) -> None:
+        moves = [(None, Stage.COLD), (Stage.COLD, Stage.MQL), (Stage.MQL, Stage.RECYCLED)]
+        assert stage_counts.stage_deltas(moves) == [("RECYCLED", 1)]
+
+    def test_a_round_trip_leaves_nothing(self) -> None:
+        assert stage_counts.stage_deltas([(Stage.WARM, Stage.COLD), (Stage.COLD, Stage.WARM)]) == []
