@@ -119,11 +119,15 @@ class TestDraftAndActivate:
     async def test_progress_of_the_background_rescoring_is_readable(self, marketing: GraphQLClient) -> None:
         created = (await marketing.data(CREATE, definition=with_open_bonus()))["createScoringModelDraft"]["model"]
         await marketing.data(ACTIVATE, "carla", version=created["version"])
+        draft = (await marketing.data(CREATE, definition=with_open_bonus()))["createScoringModelDraft"]["model"]
 
         progress = await rescoring_done(marketing)
+        listed = await marketing.data("{ scoringModels(first: 200) { version rescoring { state startedBy } } }")
 
         assert (progress["rescored"], progress["startedBy"]) == (progress["total"], "carla")
         assert progress["finishedAt"] is not None
+        each = {version["version"]: version["rescoring"] for version in listed["scoringModels"]}
+        assert (each[created["version"]], each[draft["version"]]) == ({"state": "DONE", "startedBy": "carla"}, None)
 
     async def test_activating_the_active_version_is_a_validation_problem(self, gql: GraphQLClient) -> None:
         result = (await gql.data(ACTIVATE, version=1))["activateScoringModel"]

@@ -94,9 +94,9 @@ class TestRescoringAfterActivation:
         crashing = Rescoring(CrashAfter(engine, limit=3), utc_now, batch=2)
         with pytest.raises(ConnectionError):
             await crashing.run_until_done()
-        middle = await models.rescoring_of(draft.version)
+        middle = (await models.rescorings_of([draft.version])).get(draft.version)
         await Rescoring(unit_of_work_factory(engine), utc_now, batch=50).run_until_done()
-        done = await models.rescoring_of(draft.version)
+        done = (await models.rescorings_of([draft.version])).get(draft.version)
 
         assert middle is not None
         assert middle.rescored >= 2  # the served app's own worker (api tests) may share the work
@@ -128,6 +128,21 @@ class TestRescoringAfterActivation:
 
         after, _ = await reload(engine, lead)
         assert (after.version, after.score, after.scoring_model_version) == (lead.version, 10, draft.version)
+
+
+class TestProgressOfVersions:
+    async def test_each_version_reads_its_own_newest_run_in_one_call(self, models: ScoringModelUseCases) -> None:
+        first = await models.create_draft(opens_worth(2), None, "marketing")
+        second = await models.create_draft(opens_worth(3), None, "marketing")
+        for version in (first.version, second.version, first.version):
+            await models.activate(version, ACTOR)
+
+        runs = await models.rescorings_of([first.version, second.version, second.version + 1])
+
+        assert runs.keys() == {first.version, second.version}
+        assert runs[first.version].model_version == first.version
+        assert runs[second.version].model_version == second.version
+        assert runs[first.version].id > runs[second.version].id  # the reactivation's run, not the first one
 
 
 class TestRescoringAlongsideChanges:
@@ -171,7 +186,7 @@ class TestDryRun:
         written = await log_size(engine)
         await models.activate(draft.version, ACTOR)
         await Rescoring(unit_of_work_factory(engine), utc_now, batch=500).run_until_done()
-        done = await models.rescoring_of(draft.version)
+        done = (await models.rescorings_of([draft.version])).get(draft.version)
 
         assert written == before
         assert done is not None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -67,10 +67,10 @@ class ScoringModelUseCases:
         async with self._uow_factory() as uow:
             return await uow.scoring_models.newest(min(first, MAX_LISTED_MODELS))
 
-    async def rescoring_of(self, version: int) -> RescoringRun | None:
-        """The newest rescoring run of `version`: how far putting it in force has got."""
+    async def rescorings_of(self, versions: Sequence[int]) -> dict[int, RescoringRun]:
+        """The newest rescoring run of each version that has one: how far putting it in force has got."""
         async with self._uow_factory() as uow:
-            return await uow.rescoring.latest(version)
+            return await uow.rescoring.latest_of(versions)
 
     async def dry_run(self, version: int, sample: int) -> DryRun:
         """What activating `version` now would do to every lead, with up to `sample` examples; writes nothing."""

@@ -117,8 +117,8 @@ class RescoringRuns(Protocol):
     async def finish(self, run_id: int, at: datetime) -> None:
         """Mark the run done."""
 
-    async def latest(self, model_version: int) -> RescoringRun | None:
-        """The newest run of a version."""
+    async def latest_of(self, model_versions: Sequence[int]) -> dict[int, RescoringRun]:
+        """The newest run of each of these versions that has one."""
 
 
 class UnitOfWork(Protocol):

@@ -45,7 +45,7 @@ class Context:
     change_position: Position | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
-        self.loaders = Loaders(self.services.engine)
+        self.loaders = Loaders(self.services.engine, self.services.scoring)
 
     def answer_change(self, position: Position) -> None:
         """A subscription is about to answer the change at `position` on this long-lived context.
@@ -53,7 +53,7 @@ class Context:
         Fresh loaders, as activities and timeline are read live for each change (a loader caches
         what it read); the position labels a shared subscription's result (graph/fanout.py).
         """
-        self.loaders = Loaders(self.services.engine)
+        self.loaders = Loaders(self.services.engine, self.services.scoring)
         self.change_position = position
 
 

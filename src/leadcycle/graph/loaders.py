@@ -1,4 +1,4 @@
-"""Per-request DataLoaders: the children of many leads in one statement per kind.
+"""Per-request DataLoaders: the children of many leads (or scoring versions) in one statement per kind.
 
 Each batch opens its own short-lived connection (in persistence.queries): graphql-core
 resolves sibling fields concurrently, and one connection must never serve two at once.
@@ -15,6 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from strawberry.dataloader import DataLoader
 
 from leadcycle.domain.model import Activity, HistoryEntry
+from leadcycle.domain.model_use_cases import ScoringModelUseCases
+from leadcycle.domain.scoring_models import RescoringRun
 from leadcycle.persistence import queries
 
 T = TypeVar("T")
@@ -33,7 +35,18 @@ def _newest(engine: AsyncEngine, fetch: Fetch[T]) -> DataLoader[Key, list[T]]:
     return DataLoader(load_fn=load)
 
 
+def _rescorings(scoring: ScoringModelUseCases) -> DataLoader[int, RescoringRun | None]:
+    """The newest rescoring run of each version listed, in one statement for the whole list."""
+
+    async def load(versions: Sequence[int]) -> list[RescoringRun | None]:
+        found = await scoring.rescorings_of(versions)
+        return [found.get(version) for version in versions]
+
+    return DataLoader(load_fn=load)
+
+
 class Loaders:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, scoring: ScoringModelUseCases) -> None:
         self.activities: DataLoader[Key, list[Activity]] = _newest(engine, queries.newest_activities)
         self.timeline: DataLoader[Key, list[HistoryEntry]] = _newest(engine, queries.newest_history)
+        self.rescoring = _rescorings(scoring)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from leadcycle.domain.scoring_models import RescoringRun, RunState
@@ -64,16 +65,17 @@ class SqlRescoringRuns:
             .values(state=RunState.DONE.value, finished_at=at)
         )
 
-    async def latest(self, model_version: int) -> RescoringRun | None:
-        """The newest run of a version."""
+    async def latest_of(self, model_versions: Sequence[int]) -> dict[int, RescoringRun]:
+        """The newest run of each of these versions that has one, in one statement."""
+        version = rescoring_runs.c.model_version
         query = (
             select(rescoring_runs)
-            .where(rescoring_runs.c.model_version == model_version)
-            .order_by(rescoring_runs.c.id.desc())
-            .limit(1)
+            .where(version.in_(model_versions))
+            .ext(distinct_on(version))
+            .order_by(version, rescoring_runs.c.id.desc())
         )
-        row = (await self._connection.execute(query)).mappings().first()
-        return _run(row) if row else None
+        runs = map(_run, (await self._connection.execute(query)).mappings())
+        return {run.model_version: run for run in runs}
 
 
 def _run(row: Mapping[Any, Any]) -> RescoringRun:

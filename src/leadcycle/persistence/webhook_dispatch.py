@@ -15,7 +15,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from sqlalchemy import func, select, text, update
@@ -81,11 +81,19 @@ async def _move(connection: AsyncConnection, xid: int, change_id: int) -> None:
     await connection.execute(update(webhook_dispatch).values(xid=xid, change_id=change_id))
 
 
-async def dispatch_batch(engine: AsyncEngine, batch: int) -> tuple[int, int] | None:
-    """Dispatch the next final changes, at most `batch`: (changes read, deliveries written).
+class Dispatched(NamedTuple):
+    """What one batch did."""
 
-    Without endpoints it moves past every final change without reading them: (0, 0). None when
-    another process holds the position: it is dispatching, and this one need not.
+    changes: int  # read from the log
+    deliveries: int  # written
+    endpoints: bool  # whether any endpoint existed
+
+
+async def dispatch_batch(engine: AsyncEngine, batch: int) -> Dispatched | None:
+    """Dispatch the next final changes, at most `batch`.
+
+    Without endpoints it moves past every final change without reading them. None when another
+    process holds the position: it is dispatching, and this one need not.
     """
     async with engine.begin() as connection:
         position = (await connection.execute(_POSITION)).first()
@@ -96,22 +104,24 @@ async def dispatch_batch(engine: AsyncEngine, batch: int) -> tuple[int, int] | N
         if not filters:
             if newest := (await connection.execute(_NEWEST_FINAL, params)).first():
                 await _move(connection, newest.xid, newest.id)
-            return 0, 0
+            return Dispatched(0, 0, endpoints=False)
         records = [change_record(row) for row in (await connection.execute(_FINAL_CHANGES, params)).mappings()]
         if not records:
-            return 0, 0
+            return Dispatched(0, 0, endpoints=True)
         rows = _deliveries(records, filters)
         if rows:
             now = func.now()
             statement = insert(webhook_deliveries).values(next_attempt_at=now, created_at=now)
             await connection.execute(statement.on_conflict_do_nothing(), rows)
         await _move(connection, records[-1].xid, records[-1].id)
-        return len(records), len(rows)
+        return Dispatched(len(records), len(rows), endpoints=True)
 
 
 class Dispatcher:
     """Dispatches whenever woken (a change was published here) and at least every `poll_seconds`.
 
+    While the last batch found no endpoint, a published change does not wake it: nothing can be
+    owed, and moving past the log at each poll spares every process a transaction per change.
     `on_dispatched` is called after deliveries were written, to wake this process's worker.
     """
 
@@ -123,10 +133,12 @@ class Dispatcher:
         self._poll = poll_seconds
         self._batch = batch
         self._wake = asyncio.Event()
+        self._endpoints = True  # until a batch finds none
         self._task: asyncio.Task[None] | None = None
 
     def wake(self) -> None:
-        self._wake.set()
+        if self._endpoints:
+            self._wake.set()
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run())
@@ -143,10 +155,10 @@ class Dispatcher:
     async def _dispatch_available(self) -> None:
         try:
             while (done := await dispatch_batch(self._engine, self._batch)) is not None:
-                changes, deliveries = done
-                if deliveries:
+                self._endpoints = done.endpoints
+                if done.deliveries:
                     self._on_dispatched()
-                if changes < self._batch:
+                if done.changes < self._batch:
                     return
         except Exception:  # e.g. the database is restarting: the next round tries again
             log.exception("could not dispatch webhook deliveries")

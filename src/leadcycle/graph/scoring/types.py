@@ -90,7 +90,7 @@ class ScoringModel:
         "a version never activated (and for version 1, the model leads were scored with from the start)."
     )
     async def rescoring(self, info: Info) -> RescoringProgress | None:
-        run = await info.context.services.scoring.rescoring_of(self.version)
+        run = await info.context.loaders.rescoring.load(self.version)
         return RescoringProgress.from_domain(run) if run else None
 
     @classmethod
