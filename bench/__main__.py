@@ -162,8 +162,16 @@ class Bench:
             for count in self.options.subscribers:
                 await self.subscriptions(count)
 
-    def _measure(self, open_worker: load.OpenWorker, concurrency: int) -> Coroutine[Any, Any, load.Measurement]:
-        return load.run(open_worker, concurrency=concurrency, seconds=self.options.seconds, warmup=self.options.warmup)
+    def _measure(
+        self, open_worker: load.OpenWorker, concurrency: int, server: ServerProcess | None = None
+    ) -> Coroutine[Any, Any, load.Measurement]:
+        return load.run(
+            open_worker,
+            concurrency=concurrency,
+            seconds=self.options.seconds,
+            warmup=self.options.warmup,
+            server_pid=None if server is None else server.pid,
+        )
 
     async def scenario(self, scenario: Scenario) -> None:
         await self.vacuum()
@@ -176,10 +184,12 @@ class Bench:
             # (and charge the baselines for) every change-log row they write.
             self.ours.pause()
             row.raw = await self._measure(load.raw_worker(self.raw, requests.raw), concurrency)
-            row.bare = await self._measure(load.http_worker(self.bare.port, requests.bare, scenario.check), concurrency)
+            bare = load.http_worker(self.bare.port, requests.bare, scenario.check)
+            row.bare = await self._measure(bare, concurrency, self.bare)
             self.ours.resume()
             await asyncio.sleep(2.0 if scenario.name in MUTATIONS and not self.options.smoke else 0.2)
-            row.ours = await self._measure(load.http_worker(self.ours.port, requests.ours, scenario.check), concurrency)
+            ours = load.http_worker(self.ours.port, requests.ours, scenario.check)
+            row.ours = await self._measure(ours, concurrency, self.ours)
             self._add(row)
         if self.options.profile is not None and scenario.name in self.options.profile_scenarios:
             await self.profile(scenario, requests.ours, max(self.options.concurrency))

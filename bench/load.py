@@ -11,9 +11,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -42,6 +44,13 @@ class Measurement:
     first_failure: str | None = None
     exhausted: bool = False
     completed: int | None = None  # operations done, when that is not the number of latency samples
+    cpu_seconds: float | None = None  # CPU time the server process used while measured, when it was watched
+
+    @property
+    def cpu_per_request(self) -> float | None:
+        """The server's CPU time per request in microseconds: steadier than throughput on a shared machine."""
+        done = len(self.latencies) if self.completed is None else self.completed
+        return None if self.cpu_seconds is None or not done else self.cpu_seconds / done * 1e6
 
     @property
     def throughput(self) -> float:
@@ -61,8 +70,19 @@ class Measurement:
             self.first_failure = f"{type(error).__name__}: {error}"[:500]
 
 
-async def run(open_worker: OpenWorker, *, concurrency: int, seconds: float, warmup: float) -> Measurement:
-    """Drive `concurrency` workers for `warmup + seconds`; measure the last `seconds`."""
+def process_cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of process `pid` so far (Linux: /proc/PID/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def run(
+    open_worker: OpenWorker, *, concurrency: int, seconds: float, warmup: float, server_pid: int | None = None
+) -> Measurement:
+    """Drive `concurrency` workers for `warmup + seconds`; measure the last `seconds`.
+
+    With `server_pid`, also the CPU time that process spends in the measured seconds.
+    """
     result = Measurement()
     start = time.perf_counter()
     measure_from, stop = start + warmup, start + warmup + seconds
@@ -86,6 +106,15 @@ async def run(open_worker: OpenWorker, *, concurrency: int, seconds: float, warm
                     result.latencies.append(ended - began)
                     last_end = max(last_end, ended)
 
+    async def watch_cpu() -> None:
+        if server_pid is None:
+            return
+        await asyncio.sleep(max(0.0, measure_from - time.perf_counter()))
+        before = process_cpu_seconds(server_pid)
+        await asyncio.sleep(max(0.0, stop - time.perf_counter()))
+        result.cpu_seconds = process_cpu_seconds(server_pid) - before
+
+    watcher = asyncio.create_task(watch_cpu())
     try:
         async with asyncio.timeout(warmup + seconds + 30):
             outcomes = await asyncio.gather(*(worker() for _ in range(concurrency)), return_exceptions=True)
@@ -96,6 +125,10 @@ async def run(open_worker: OpenWorker, *, concurrency: int, seconds: float, warm
         if isinstance(outcome, BaseException):  # a broken connection ends its worker
             result.fail(outcome)
     result.seconds = (last_end if result.exhausted else stop) - measure_from
+    if result.exhausted:
+        watcher.cancel()  # CPU over the full window would be charged to fewer requests
+    with contextlib.suppress(asyncio.CancelledError):
+        await watcher
     result.latencies.sort()
     return result
 
