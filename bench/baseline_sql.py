@@ -1,19 +1,18 @@
 """The baselines' SQL, on plain asyncpg: what our server's statements do, written by hand.
 
 Both baselines call these functions: the raw one directly on a pool in the benchmark process,
-the bare Starlette app (baseline_app.py) behind HTTP. A write is the transaction of
-persistence/repositories.py: writer lock (advisory lock, then SELECT ... FOR UPDATE), SELECT of
-the current cycle's activities and of the active scoring model's version, UPDATE of the lead one
-version up, INSERT of the activity, INSERT of the history rows, INSERT of the
-change-log row with the lead's snapshot, INSERT of the stage count deltas when the stage changed,
-COMMIT. The Python around it does only what the SQL
+the bare Starlette app (baseline_app.py) behind HTTP. A write has the round trips of
+persistence/repositories.py: BEGIN, the writer lock (advisory lock), the row locked with its
+current cycle's activities (one SELECT ... FOR UPDATE), the active scoring model's version, one
+statement that updates the lead one version up and inserts the activity, the history rows, the
+change-log row with the lead's snapshot and the stage count deltas when the stage changed
+(data-modifying WITH queries), COMMIT. The Python around it does only what the SQL
 needs (the new score, breakdown and stage as our domain would compute them for the scenario);
 it decides nothing: guards are the product's job, and the baselines are the floor under it.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,6 +20,7 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
+import orjson
 
 from leadcycle.domain.scoring import DEFAULT_SCORING_MODEL
 
@@ -28,36 +28,50 @@ WARM, HOT = DEFAULT_SCORING_MODEL.warm_threshold, DEFAULT_SCORING_MODEL.hot_thre
 Row = dict[str, Any]
 
 _WRITER_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))"
-_LOCKED_LEAD = "SELECT * FROM leads WHERE id = $1 FOR UPDATE"
-_CYCLE_ACTIVITIES = """
-    SELECT a.* FROM activities a JOIN leads l ON l.id = a.lead_id
-    WHERE a.lead_id = $1 AND a.cycle = l.cycle AND (l.cycle = 1 OR a.occurred_at >= l.cycle_started_at)"""
+# The locked row with its current cycle's activities, in one round trip (as persistence/repositories.py reads it).
+_LOCKED_LEAD = """
+    SELECT l.*, ARRAY(SELECT a FROM activities a WHERE a.lead_id = l.id AND a.cycle = l.cycle
+                      AND (l.cycle = 1 OR a.occurred_at >= l.cycle_started_at)) AS cycle_activities
+    FROM leads l WHERE l.id = $1 FOR UPDATE"""
 _ACTIVE_MODEL = "SELECT version FROM scoring_models WHERE status = 'ACTIVE'"
-_SCORED = """
-    UPDATE leads SET version = $3, score = $4, temperature = $5, score_breakdown = $6, stage = $7::varchar,
-        stage_changed_at = CASE WHEN stage = $7::varchar THEN stage_changed_at ELSE $9 END,
-        reached_mql_at = CASE WHEN $7::varchar = 'MQL' THEN coalesce(reached_mql_at, $9) ELSE reached_mql_at END,
-        hot_signal = coalesce($8, hot_signal), updated_at = $9
-    WHERE id = $1 AND version = $2"""
-_RECYCLED = """
-    UPDATE leads SET version = $3, score = $4, temperature = $5, score_breakdown = $6, stage = 'RECYCLED',
-        stage_changed_at = $7, cycle = cycle + 1, cycle_started_at = $7, hot_signal = NULL, feedback = NULL,
-        loss_reason = NULL, updated_at = $7
-    WHERE id = $1 AND version = $2"""
-_ACTIVITY = """
-    INSERT INTO activities (lead_id, kind, occurred_at, recorded_at, properties, points, cycle, rule)
-    VALUES ($1, $2, $3, $3, $4, $5, $6, $7)"""
-_HISTORY = """
-    INSERT INTO lead_history (lead_id, at, kind, actor, summary, data)
-    SELECT $1, $2, h.kind, $3, h.summary, h.data
-    FROM unnest($4::text[], $5::text[], $6::jsonb[]) AS h(kind, summary, data)"""
-_CHANGE = """
-    INSERT INTO lead_changes (lead_id, version, kind, from_stage, to_stage, at, actor, snapshot)
-    SELECT id, version, $2, $3, $4, $5, $6, to_jsonb(leads) FROM leads WHERE id = $1"""
-_STAGE_DELTAS = """
-    INSERT INTO stage_count_deltas (stage, delta)
-    SELECT stage, delta FROM unnest($1::varchar[], $2::int[]) WITH ORDINALITY AS r(stage, delta, n) ORDER BY n"""
-
+# A write is one statement, as ours is: the row (only the columns that change), then its records as
+# data-modifying WITH queries; the change-log snapshot is the updated row, built by Postgres.
+_RECORDS = """,
+    history AS (
+        INSERT INTO lead_history (lead_id, at, kind, actor, summary, data)
+        SELECT id, updated_at, h.kind, $6, h.summary, h.data
+        FROM written, unnest($7::text[], $8::text[], $9::jsonb[]) WITH ORDINALITY AS h(kind, summary, data, n)
+        ORDER BY h.n),
+    change AS (
+        INSERT INTO lead_changes (lead_id, version, kind, from_stage, to_stage, at, actor, snapshot)
+        SELECT id, version, $10, $11, $12, updated_at, $6, to_jsonb(written) FROM written),
+    moved AS (
+        INSERT INTO stage_count_deltas (stage, delta)
+        SELECT stage, delta FROM unnest($13::varchar[], $14::int[]) WITH ORDINALITY AS r(stage, delta, n) ORDER BY n)
+    SELECT count(*) FROM written"""
+_SCORED = (
+    """
+    WITH written AS (
+        UPDATE leads SET version = version + 1, score = $3, temperature = $4, score_breakdown = $5,
+            stage = $15::varchar,
+            stage_changed_at = CASE WHEN stage = $15::varchar THEN stage_changed_at ELSE $16 END,
+            reached_mql_at = CASE WHEN $15::varchar = 'MQL' THEN coalesce(reached_mql_at, $16) ELSE reached_mql_at END,
+            hot_signal = coalesce($17, hot_signal), updated_at = $16
+        WHERE id = $1 AND version = $2 RETURNING *),
+    activity AS (
+        INSERT INTO activities (lead_id, kind, occurred_at, recorded_at, properties, points, cycle, rule)
+        SELECT id, $18, updated_at, updated_at, '{}'::jsonb, $19, cycle, $20 FROM written)"""
+    + _RECORDS
+)
+_RECYCLED = (
+    """
+    WITH written AS (
+        UPDATE leads SET version = version + 1, score = $3, temperature = $4, score_breakdown = $5, stage = 'RECYCLED',
+            stage_changed_at = $15, cycle = cycle + 1, cycle_started_at = $15, hot_signal = NULL, feedback = NULL,
+            loss_reason = NULL, updated_at = $15
+        WHERE id = $1 AND version = $2 RETURNING *)"""
+    + _RECORDS
+)
 PAGE = "SELECT * FROM leads ORDER BY created_at DESC, id DESC LIMIT $1"
 LEAD = "SELECT * FROM leads WHERE id = $1"
 PIPELINE = "SELECT stage, count(*) AS count FROM leads GROUP BY stage"
@@ -85,10 +99,20 @@ class Written:
     at: datetime
 
 
+def _jsonb_in(value: Any) -> bytes:
+    return b"\x01" + orjson.dumps(value)
+
+
+def _jsonb_out(data: bytes) -> Any:
+    return orjson.loads(data[1:])
+
+
 async def setup_connection(connection: asyncpg.Connection) -> None:
-    """jsonb as Python values (the product's engine does the same through SQLAlchemy)."""
-    for kind in ("json", "jsonb"):
-        await connection.set_type_codec(kind, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+    """jsonb as Python values through orjson, in the binary format (so that rows holding jsonb decode too)."""
+    await connection.set_type_codec("json", encoder=orjson.dumps, decoder=orjson.loads, schema="pg_catalog")
+    await connection.set_type_codec(
+        "jsonb", encoder=_jsonb_in, decoder=_jsonb_out, schema="pg_catalog", format="binary"
+    )
 
 
 def temperature_of(score: int, hot: bool) -> str:
@@ -109,24 +133,22 @@ def tally(breakdown: list[Row], rule: str, points: int, kind: str, at: datetime)
     return [*(c for c in breakdown if c["rule"] != rule), entry]
 
 
-async def _write(
-    connection: asyncpg.Connection, lead_id: UUID, now: datetime, actor: str, history: Sequence[tuple[str, str, Row]]
-) -> None:
+Change = tuple[str, str | None, str | None]  # the change-log entry's kind, from stage, to stage
+
+
+def _records(actor: str, history: Sequence[tuple[str, str, Row]], change: Change) -> list[Any]:
+    """Parameters $6 to $14 of a write: the actor, the history rows, the change-log entry, the stage count deltas."""
     kinds, summaries, data = zip(*history, strict=True)
-    await connection.execute(_HISTORY, lead_id, now, actor, list(kinds), list(summaries), list(data))
-
-
-async def _count_move(connection: asyncpg.Connection, left: str, entered: str) -> None:
-    """The stage count deltas of a lead moving from `left` to `entered`, if it moved."""
-    if left != entered:
-        await connection.execute(_STAGE_DELTAS, [left, entered], [-1, 1])
+    kind, left, entered = change
+    moved = left is not None and entered is not None and left != entered
+    stages, deltas = ([left, entered], [-1, 1]) if moved else ([], [])
+    return [actor, list(kinds), list(summaries), list(data), kind, left, entered, stages, deltas]
 
 
 async def locked_for_scoring(connection: asyncpg.Connection, lead_id: UUID) -> asyncpg.Record:
     """The lead locked for writing, with what scoring reads: its cycle's activities and the active model."""
     await connection.execute(_WRITER_LOCK, str(lead_id))
     lead = await connection.fetchrow(_LOCKED_LEAD, lead_id)
-    await connection.fetch(_CYCLE_ACTIVITIES, lead_id)
     await connection.fetchval(_ACTIVE_MODEL)
     return lead
 
@@ -153,16 +175,23 @@ async def record_activity(connection: asyncpg.Connection, lead_id: UUID, kind: s
                 ("transition", f"{lead['stage']} -> WARM (WARM)", {"event": "WARM", "rule": "score.warm_threshold"}),
                 ("transition", "WARM -> MQL (MARK_HOT)", {"event": "MARK_HOT", "rule": rule}),
             ]
-        await connection.execute(
-            _SCORED, lead_id, lead["version"], version, score, temperature, breakdown, stage, rule if hot else None, now
-        )
-        await connection.execute(_ACTIVITY, lead_id, kind, now, {}, points, lead["cycle"], rule)
-        await _write(connection, lead_id, now, actor, history)
         moved = stage != lead["stage"]
-        await connection.execute(
-            _CHANGE, lead_id, "activity", lead["stage"] if moved else None, stage if moved else None, now, actor
+        change = ("activity", lead["stage"] if moved else None, stage if moved else None)
+        await connection.fetchval(
+            _SCORED,
+            lead_id,
+            lead["version"],
+            score,
+            temperature,
+            breakdown,
+            *_records(actor, history, change),
+            stage,
+            now,
+            rule if hot else None,
+            kind,
+            points,
+            rule,
         )
-        await _count_move(connection, lead["stage"], stage)
     return Written(
         {"id": str(lead_id), "stage": stage, "temperature": temperature, "score": score, "version": version}, now
     )
@@ -181,10 +210,10 @@ async def recycle(connection: asyncpg.Connection, lead_id: UUID, reason: str, ac
             ("transition", f"{lead['stage']} -> RECYCLED (RECYCLE)", transition),
             ("score", f"Score {lead['score']} -> {score} ({score - lead['score']:+d})", {"from": lead["score"]}),
         ]
-        await connection.execute(_RECYCLED, lead_id, lead["version"], version, score, temperature, breakdown, now)
-        await _write(connection, lead_id, now, actor, history)
-        await connection.execute(_CHANGE, lead_id, "transition", lead["stage"], "RECYCLED", now, actor)
-        await _count_move(connection, lead["stage"], "RECYCLED")
+        change = ("transition", lead["stage"], "RECYCLED")
+        await connection.fetchval(
+            _RECYCLED, lead_id, lead["version"], score, temperature, breakdown, *_records(actor, history, change), now
+        )
     lead = {"id": str(lead_id), "stage": "RECYCLED", "temperature": temperature, "score": score, "version": version}
     return Written(lead, now)
 
