@@ -26,7 +26,7 @@ from typing import Any
 import asyncpg
 
 from bench import load, profiling, report, subscriptions
-from bench.baseline_sql import setup_connection
+from bench.baseline_sql import keep_as_is, setup_connection
 from bench.client import Connection
 from bench.database import fresh_database, postgres_server
 from bench.fill import fill, stage_mix
@@ -142,7 +142,7 @@ class Bench:
         try:
             await asyncio.gather(*(server.ready() for server in servers))
             # Sized like our server's pool: 10 connections, 20 at most.
-            raw = await asyncpg.create_pool(url, min_size=10, max_size=20, init=setup_connection)
+            raw = await asyncpg.create_pool(url, min_size=10, max_size=20, init=setup_connection, reset=keep_as_is)
             bench = cls(options, pools, servers, raw)
             try:
                 yield bench

@@ -113,7 +113,9 @@ class Baseline:
 
     @contextlib.asynccontextmanager
     async def lifespan(self, _app: Starlette) -> AsyncIterator[None]:
-        self._pool = await asyncpg.create_pool(self.database_url, min_size=10, max_size=20, init=sql.setup_connection)
+        self._pool = await asyncpg.create_pool(
+            self.database_url, min_size=10, max_size=20, init=sql.setup_connection, reset=sql.keep_as_is
+        )
         try:
             yield
         finally:

@@ -32,7 +32,7 @@ from uuid import UUID
 import asyncpg
 
 from bench.__main__ import run_to_exit_code
-from bench.baseline_sql import locked_for_scoring, setup_connection, tally, temperature_of
+from bench.baseline_sql import keep_as_is, locked_for_scoring, setup_connection, tally, temperature_of
 from bench.client import Connection, graphql
 from bench.database import fresh_database, postgres_server
 from bench.fill import fill
@@ -124,7 +124,9 @@ async def compare(server: ServerProcess, url: str, leads: Sequence[UUID], option
     half, size = options.leads_per_batch, options.batch_size
     per_lead = {lead: len(range(i, size, half)) for i, lead in enumerate(leads[half:])}
     connection = await Connection.open(server.port)
-    pool = await asyncpg.create_pool(url, min_size=PARALLEL_LEADS, max_size=PARALLEL_LEADS, init=setup_connection)
+    pool = await asyncpg.create_pool(
+        url, min_size=PARALLEL_LEADS, max_size=PARALLEL_LEADS, init=setup_connection, reset=keep_as_is
+    )
     ours_call = functools.partial(_checked, connection, batch_request(server.port, leads[:half], size), size)
     raw_call = functools.partial(_raw_batch, pool, per_lead)
     rounds = Rounds()
