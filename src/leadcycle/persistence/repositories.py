@@ -1,4 +1,4 @@
-"""The domain's storage ports on one Postgres connection: leads on asyncpg directly, keys on SQLAlchemy Core."""
+"""The domain's storage ports for leads and idempotency keys, on the unit of work's asyncpg connection."""
 
 from __future__ import annotations
 
@@ -8,8 +8,6 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
-from sqlalchemy import Uuid, bindparam, select, text
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from leadcycle.domain.model import Activity, Lead
 from leadcycle.domain.ports import LeadChange, StoredKey
@@ -18,7 +16,6 @@ from leadcycle.persistence.mapping import activity_from_row, lead_from_row, lead
 from leadcycle.persistence.stage_counts import stage_deltas
 from leadcycle.persistence.tables import (
     activities,
-    idempotency_keys,
     lead_changes,
     lead_history,
     leads,
@@ -51,17 +48,16 @@ _INSERT_CHANGES = statements.insert_rows(
 )
 _INSERT_STAGE_DELTAS = statements.insert_rows(stage_count_deltas, ["stage", "delta"])
 
-# One statement for any number of keys (a multi-row VALUES would be compiled anew per count).
-_CLAIM_KEYS = text(
-    """
+# One statement for any number of keys.
+_CLAIM_KEYS = """
     INSERT INTO idempotency_keys (scope, key, fingerprint, lead_id, created_at)
-    SELECT :scope, k.key, k.fingerprint, :lead_id, now()
-    FROM unnest(CAST(:keys AS text[]), CAST(:fingerprints AS text[])) WITH ORDINALITY AS k(key, fingerprint, n)
+    SELECT $1, k.key, k.fingerprint, $2, now()
+    FROM unnest($3::text[], $4::text[]) WITH ORDINALITY AS k(key, fingerprint, n)
     ORDER BY k.n
     ON CONFLICT DO NOTHING
     RETURNING key
-    """
-).bindparams(bindparam("lead_id", type_=Uuid()))
+"""
+_STORED_KEYS = "SELECT key, fingerprint, lead_id FROM idempotency_keys WHERE scope = $1 AND key = ANY($2::text[])"
 
 
 class SqlLeadRepository:
@@ -196,7 +192,7 @@ def _change_row(lead: Lead, change: LeadChange) -> dict[str, Any]:
 
 
 class SqlIdempotencyKeys:
-    def __init__(self, connection: AsyncConnection) -> None:
+    def __init__(self, connection: asyncpg.Connection) -> None:
         self._connection = connection
 
     async def claim(self, scope: str, key: str, fingerprint: str, lead_id: UUID) -> StoredKey | None:
@@ -215,16 +211,9 @@ class SqlIdempotencyKeys:
         each other in one order and cannot deadlock.
         """
         keys = sorted(requests)
-        claimed = await self._connection.execute(
-            _CLAIM_KEYS,
-            {"scope": scope, "keys": keys, "fingerprints": [requests[k] for k in keys], "lead_id": lead_id},
-        )
-        taken = set(keys) - set(claimed.scalars())
+        claimed = await self._connection.fetch(_CLAIM_KEYS, scope, lead_id, keys, [requests[k] for k in keys])
+        taken = set(keys) - {row["key"] for row in claimed}
         if not taken:
             return {}
-        stored = await self._connection.execute(
-            select(idempotency_keys.c.key, idempotency_keys.c.fingerprint, idempotency_keys.c.lead_id).where(
-                idempotency_keys.c.scope == scope, idempotency_keys.c.key.in_(taken)
-            )
-        )
-        return {row.key: StoredKey(row.fingerprint, row.lead_id) for row in stored}
+        stored = await self._connection.fetch(_STORED_KEYS, scope, list(taken))
+        return {row["key"]: StoredKey(row["fingerprint"], row["lead_id"]) for row in stored}
