@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -82,6 +83,42 @@ class TestUnitOfWork:
             await add_then_fail()
         async with SqlUnitOfWork(one_connection) as uow:
             assert await uow.leads.get(lead.id) is None
+
+    async def test_one_cancelled_while_it_waits_keeps_neither_its_connection_nor_its_transaction(
+        self, engine: AsyncEngine, one_connection: AsyncEngine
+    ) -> None:
+        lead = await write_lead_and_key(engine, uuid.uuid4().hex, commit=True)
+
+        async def lock_and_wait() -> None:
+            async with SqlUnitOfWork(one_connection) as uow:
+                await uow.leads.lock(lead.id)
+                await asyncio.Event().wait()
+
+        async with SqlUnitOfWork(engine) as holder:
+            await holder.leads.lock(lead.id)
+            waiter = asyncio.create_task(lock_and_wait())
+            await waiting_for_an_advisory_lock(engine)
+            waiter.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await waiter
+        assert one_connection.pool.checkedout() == 0  # type: ignore[attr-defined]
+
+        async with asyncio.timeout(10), SqlUnitOfWork(one_connection) as uow:
+            assert await uow.leads.lock(lead.id) is not None
+
+
+async def waiting_for_an_advisory_lock(engine: AsyncEngine) -> None:
+    """Returns once a transaction of this database waits for an advisory lock."""
+    query = text(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+        " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+    )
+    async with asyncio.timeout(10):
+        while True:
+            async with engine.connect() as connection:
+                if (await connection.execute(query)).scalar_one():
+                    return
+            await asyncio.sleep(0.02)
 
 
 async def snapshots(engine: AsyncEngine, lead_id: uuid.UUID) -> list[Lead]:

@@ -1,9 +1,10 @@
 """The write path's statements as plain SQL for asyncpg, built once from the Core tables.
 
-A write runs six to eight statements; built with SQLAlchemy's `insert(...).values(...)` on every call,
-their construction, cache keys and parameter processing cost more CPU than asyncpg's round trips
-(bench/RESULTS.md). Built once here, they run as asyncpg's cached prepared statements, and the
-tables stay the one description of the columns.
+Built with SQLAlchemy's `insert(...).values(...)` on every call, their construction, cache keys and
+parameter processing cost more CPU than asyncpg's round trips (bench/RESULTS.md). Built once here,
+they run as asyncpg's cached prepared statements, and the tables stay the one description of the
+columns. Each round trip still costs some 100 us of CPU on the client, so a lead's row and its
+records go in as one statement (`together`).
 """
 
 from __future__ import annotations
