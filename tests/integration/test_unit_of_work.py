@@ -1,20 +1,26 @@
-"""The unit of work: one transaction for the lead writes (asyncpg) and the key claims (SQLAlchemy), all or nothing."""
+"""The unit of work: one transaction for the lead writes and the key claims, all or nothing; what a save writes."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
 import pytest_asyncio
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from leadcycle.domain.model import Company, Contact, Lead
+from leadcycle.domain.commands import CreateLead, RecordActivity
+from leadcycle.domain.model import Company, Contact, HistoryEntry, Lead
 from leadcycle.domain.ports import LeadChange
 from leadcycle.domain.stages import ChangeKind, Stage
+from leadcycle.domain.use_cases import LeadUseCases
 from leadcycle.persistence.database import create_engine
-from leadcycle.persistence.unit_of_work import SqlUnitOfWork
+from leadcycle.persistence.mapping import lead_from_snapshot, lead_to_row
+from leadcycle.persistence.unit_of_work import SqlUnitOfWork, unit_of_work_factory
 
 ACTOR = "unit-of-work-test"
 
@@ -77,3 +83,87 @@ class TestUnitOfWork:
             await add_then_fail()
         async with SqlUnitOfWork(one_connection) as uow:
             assert await uow.leads.get(lead.id) is None
+
+    async def test_one_cancelled_while_it_waits_keeps_neither_its_connection_nor_its_transaction(
+        self, engine: AsyncEngine, one_connection: AsyncEngine
+    ) -> None:
+        lead = await write_lead_and_key(engine, uuid.uuid4().hex, commit=True)
+
+        async def lock_and_wait() -> None:
+            async with SqlUnitOfWork(one_connection) as uow:
+                await uow.leads.lock(lead.id)
+                await asyncio.Event().wait()
+
+        async with SqlUnitOfWork(engine) as holder:
+            await holder.leads.lock(lead.id)
+            waiter = asyncio.create_task(lock_and_wait())
+            await waiting_for_an_advisory_lock(engine)
+            waiter.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await waiter
+        assert one_connection.pool.checkedout() == 0  # type: ignore[attr-defined]
+
+        async with asyncio.timeout(10), SqlUnitOfWork(one_connection) as uow:
+            assert await uow.leads.lock(lead.id) is not None
+
+
+async def waiting_for_an_advisory_lock(engine: AsyncEngine) -> None:
+    """Returns once a transaction of this database waits for an advisory lock."""
+    query = text(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+        " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+    )
+    async with asyncio.timeout(10):
+        while True:
+            async with engine.connect() as connection:
+                if (await connection.execute(query)).scalar_one():
+                    return
+            await asyncio.sleep(0.02)
+
+
+async def snapshots(engine: AsyncEngine, lead_id: uuid.UUID) -> list[Lead]:
+    """The lead as each of its changes logged it, read back as the change feed reads it."""
+    query = text("SELECT snapshot::text AS snapshot FROM lead_changes WHERE lead_id = :id ORDER BY version")
+    async with engine.connect() as connection:
+        rows = (await connection.execute(query, {"id": lead_id})).all()
+    return [lead_from_snapshot(json.loads(row.snapshot)) for row in rows]
+
+
+class TestLeadWrites:
+    async def test_every_step_of_one_save_logs_the_lead_as_of_that_step(self, engine: AsyncEngine) -> None:
+        use_cases = LeadUseCases(unit_of_work_factory(engine), lambda: datetime.now(UTC))
+        created = await use_cases.create(
+            CreateLead(Company(f"Steps {uuid.uuid4().hex[:10]}"), Contact("C"), "web_ad"), ACTOR
+        )
+        kinds = ["email_open", "web_visit", "demo_request"]
+
+        steps = await use_cases.record_activities([RecordActivity(str(created.id), kind) for kind in kinds], ACTOR)
+
+        logged = await snapshots(engine, created.id)
+        assert [lead_to_row(lead) for lead in logged] == [lead_to_row(lead) for lead in [created, *steps]]
+        assert len({lead.score for lead in logged}) > 1
+
+    async def test_a_save_that_finds_another_version_writes_none_of_its_records(self, engine: AsyncEngine) -> None:
+        lead, change = new_lead()
+        async with SqlUnitOfWork(engine) as uow:
+            await uow.leads.add(lead, change)
+            await uow.commit()
+
+        async def save_from_a_version_never_read() -> None:
+            async with SqlUnitOfWork(engine) as uow:
+                stale = await uow.leads.lock(lead.id)
+                assert stale is not None
+                stale.version += 2
+                stale.record(HistoryEntry(change.at, "note", ACTOR, "never written"))
+                await uow.leads.save(stale, LeadChange(ChangeKind.ACTIVITY, change.at, ACTOR))
+                await uow.commit()
+
+        with pytest.raises(RuntimeError, match="without holding its lock"):
+            await save_from_a_version_never_read()
+
+        assert [logged.version for logged in await snapshots(engine, lead.id)] == [lead.version]
+        async with engine.connect() as connection:
+            history = await connection.execute(
+                text("SELECT kind FROM lead_history WHERE lead_id = :id"), {"id": lead.id}
+            )
+            assert history.scalars().all() == []

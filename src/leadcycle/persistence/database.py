@@ -12,7 +12,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from leadcycle.persistence.mapping import dumps
+from leadcycle.persistence.mapping import dumps, loads
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 _MIGRATION_LOCK = 7_420_111  # advisory lock key: one migrator at a time across processes
@@ -39,6 +39,7 @@ def create_engine(
         pool_size=pool_size,
         max_overflow=pool_size,
         json_serializer=dumps,
+        json_deserializer=loads,
         connect_args={"server_settings": settings},
     )
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+import orjson
 from sqlalchemy import Date, DateTime, Numeric, Uuid
 
 from leadcycle.domain.model import (
@@ -160,8 +162,29 @@ def _json_default(value: Any) -> str:
 
 
 def dumps(value: Any) -> str:
-    """JSON for jsonb columns: timestamps as ISO 8601, decimals and ids as strings."""
-    return json.dumps(value, default=_json_default, separators=(",", ":"), ensure_ascii=False)
+    """JSON for jsonb columns: timestamps as ISO 8601, decimals and ids as strings.
+
+    orjson writes what the standard library would, several times faster; the standard library
+    still answers what orjson refuses (integers beyond 64 bits).
+    """
+    try:
+        return orjson.dumps(value, default=_json_default).decode()
+    except TypeError:
+        return json.dumps(value, default=_json_default, separators=(",", ":"), ensure_ascii=False)
+
+
+# orjson reads an integer beyond 64 bits as a float: text with such a long run of digits goes to the standard library.
+_LONG_DIGITS = re.compile(r"\d{19}")
+
+
+def loads(text: str) -> Any:
+    """A jsonb value as Python, as the standard library reads it (exact integers), mostly through orjson."""
+    if _LONG_DIGITS.search(text) is None:
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:
+            pass  # numbers beyond a double, which the standard library reads as infinity
+    return json.loads(text)
 
 
 _DECODERS: dict[type, Callable[[str], Any]] = {

@@ -1,4 +1,4 @@
-"""The domain's storage ports on one Postgres connection: leads on asyncpg directly, keys on SQLAlchemy Core."""
+"""The domain's storage ports for leads and idempotency keys, on the unit of work's asyncpg connection."""
 
 from __future__ import annotations
 
@@ -8,8 +8,6 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
-from sqlalchemy import Uuid, bindparam, select, text
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from leadcycle.domain.model import Activity, Lead
 from leadcycle.domain.ports import LeadChange, StoredKey
@@ -18,7 +16,6 @@ from leadcycle.persistence.mapping import activity_from_row, lead_from_row, lead
 from leadcycle.persistence.stage_counts import stage_deltas
 from leadcycle.persistence.tables import (
     activities,
-    idempotency_keys,
     lead_changes,
     lead_history,
     leads,
@@ -30,18 +27,22 @@ from leadcycle.persistence.tables import (
 # committed: change-log order by (xid, id) then matches version order (see change_log.py).
 _LEAD_WRITER_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))"
 _LEAD = "SELECT * FROM leads WHERE id = $1"
-_LOCKED_LEAD = _LEAD + " FOR UPDATE"
 # The activities scoring counts: those of the lead's current cycle, all of them in cycle 1.
-_CYCLE_ACTIVITIES = """
-    SELECT a.* FROM activities a JOIN leads l ON l.id = a.lead_id
-    WHERE a.lead_id = ANY($1::uuid[]) AND a.cycle = l.cycle AND (l.cycle = 1 OR a.occurred_at >= l.cycle_started_at)
+_IN_CYCLE = "a.cycle = l.cycle AND (l.cycle = 1 OR a.occurred_at >= l.cycle_started_at)"
+_CYCLE_ACTIVITIES = f"""
+    SELECT a.* FROM activities a JOIN leads l ON l.id = a.lead_id WHERE a.lead_id = ANY($1::uuid[]) AND {_IN_CYCLE}
+"""
+# The row with its cycle's activities in one round trip. The row lock does not wait (its writers
+# hold the writer lock), so the snapshot this statement reads, taken once that lock was granted,
+# already holds the previous writer's activities.
+_LOCKED_LEAD = f"""
+    SELECT l.*, ARRAY(SELECT a FROM activities a WHERE a.lead_id = l.id AND {_IN_CYCLE}) AS cycle_activities
+    FROM leads l WHERE l.id = $1 FOR UPDATE
 """
 _FIRST_LEADS = "SELECT * FROM leads ORDER BY id LIMIT $1"
 _LEADS_AFTER = "SELECT * FROM leads WHERE id > $1 ORDER BY id LIMIT $2"
 _MARK_SCORED = "UPDATE leads SET scoring_model_version = $2, review_at = $3 WHERE id = $1"
 _DUE_FOR_REVIEW = "SELECT id FROM leads WHERE review_at IS NOT NULL AND review_at <= $1 ORDER BY review_at LIMIT $2"
-_INSERT_LEAD = statements.insert(leads, [column.name for column in leads.columns])
-_UPDATE_LEAD = statements.update_versioned(leads)
 _INSERT_ACTIVITIES = statements.insert_rows(
     activities, ["lead_id", "kind", "occurred_at", "recorded_at", "properties", "points", "cycle", "rule"]
 )
@@ -50,18 +51,21 @@ _INSERT_CHANGES = statements.insert_rows(
     lead_changes, ["lead_id", "version", "kind", "actor", "at", "from_stage", "to_stage", "snapshot"]
 )
 _INSERT_STAGE_DELTAS = statements.insert_rows(stage_count_deltas, ["stage", "delta"])
+# A write is one statement: the lead's row, then its pending records in these tables.
+_PENDING = (_INSERT_ACTIVITIES, _INSERT_HISTORY, _INSERT_CHANGES, _INSERT_STAGE_DELTAS)
+_WRITE_NEW = statements.together(statements.insert(leads, [column.name for column in leads.columns]), *_PENDING)
+_WRITE_CHANGED = statements.together(statements.update_versioned(leads), *_PENDING)
 
-# One statement for any number of keys (a multi-row VALUES would be compiled anew per count).
-_CLAIM_KEYS = text(
-    """
+# One statement for any number of keys.
+_CLAIM_KEYS = """
     INSERT INTO idempotency_keys (scope, key, fingerprint, lead_id, created_at)
-    SELECT :scope, k.key, k.fingerprint, :lead_id, now()
-    FROM unnest(CAST(:keys AS text[]), CAST(:fingerprints AS text[])) WITH ORDINALITY AS k(key, fingerprint, n)
+    SELECT $1, k.key, k.fingerprint, $2, now()
+    FROM unnest($3::text[], $4::text[]) WITH ORDINALITY AS k(key, fingerprint, n)
     ORDER BY k.n
     ON CONFLICT DO NOTHING
     RETURNING key
-    """
-).bindparams(bindparam("lead_id", type_=Uuid()))
+"""
+_STORED_KEYS = "SELECT key, fingerprint, lead_id FROM idempotency_keys WHERE scope = $1 AND key = ANY($2::text[])"
 
 
 class SqlLeadRepository:
@@ -72,8 +76,7 @@ class SqlLeadRepository:
 
     async def add(self, lead: Lead, change: LeadChange) -> None:
         """Insert a new lead with its pending activities, history, change-log entry and its stage's count."""
-        await self._connection.execute(_INSERT_LEAD.sql, *_INSERT_LEAD.arguments(lead_to_row(lead)))
-        await self._write_pending([(lead, change)])
+        await self._write(_WRITE_NEW, [(lead, change)], {})
 
     async def get(self, lead_id: UUID) -> Lead | None:
         """The lead as committed, without locking."""
@@ -87,7 +90,7 @@ class SqlLeadRepository:
         if row is None:
             return None
         lead = lead_from_row(row)
-        lead.cycle_activities = (await self._cycle_activities_of([lead.id])).get(lead.id, ())
+        lead.cycle_activities = tuple(map(activity_from_row, row["cycle_activities"]))
         return lead
 
     async def _cycle_activities_of(self, lead_ids: Sequence[UUID]) -> dict[UUID, tuple[Activity, ...]]:
@@ -123,7 +126,7 @@ class SqlLeadRepository:
         return [row["id"] for row in await self._connection.fetch(_DUE_FOR_REVIEW, now, first)]
 
     async def save_all(self, steps: Sequence[tuple[Lead, LeadChange]]) -> None:
-        """Write a locked lead back through successive changes: one UPDATE, one insert per table.
+        """Write a locked lead back through successive changes, in one statement: one UPDATE, one insert per table.
 
         A change of stage also appends the stage count deltas (stage_counts.py), in this transaction.
 
@@ -132,47 +135,46 @@ class SqlLeadRepository:
         """
         first, last = steps[0][0], steps[-1][0]
         assert [lead.version for lead, _ in steps] == list(range(first.version, last.version + 1))
-        row = lead_to_row(last) | {"expected_version": first.version - 1}
-        status = await self._connection.execute(_UPDATE_LEAD.sql, *_UPDATE_LEAD.arguments(row))
-        if status != "UPDATE 1":
-            raise RuntimeError(f"lead {last.id} was saved without holding its lock")
-        await self._write_pending(steps)
+        await self._write(_WRITE_CHANGED, steps, {"expected_version": first.version - 1})
 
-    async def _write_pending(self, steps: Sequence[tuple[Lead, LeadChange]]) -> None:
-        activity_rows = [
-            {
-                "lead_id": lead.id,
-                "kind": a.kind,
-                "occurred_at": a.occurred_at,
-                "recorded_at": change.at,
-                "properties": a.properties,
-                "points": a.points,
-                "cycle": a.cycle,
-                "rule": a.rule,
-            }
-            for lead, change in steps
-            for a in lead.new_activities
-        ]
-        history_rows = [
-            {"lead_id": lead.id, "at": h.at, "kind": h.kind, "actor": h.actor, "summary": h.summary, "data": h.data}
-            for lead, _change in steps
-            for h in lead.new_history
-        ]
-        change_rows = [_change_row(lead, change) for lead, change in steps]
-        for statement, rows in (
-            (_INSERT_ACTIVITIES, activity_rows),
-            (_INSERT_HISTORY, history_rows),
-            (_INSERT_CHANGES, change_rows),
-            (_INSERT_STAGE_DELTAS, _stage_delta_rows(steps)),
-        ):
-            await self._insert_all(statement, rows)
+    async def _write(
+        self, statement: statements.Together, steps: Sequence[tuple[Lead, LeadChange]], condition: dict[str, Any]
+    ) -> None:
+        """The lead's row as of the last step (with `condition`'s values), and every step's records."""
+        rows = [lead_to_row(lead) for lead, _ in steps]
+        arguments = statement.arguments(rows[-1] | condition, *_pending(steps, rows))
+        if await self._connection.fetchval(statement.sql, *arguments) != 1:
+            raise RuntimeError(f"lead {steps[-1][0].id} was saved without holding its lock")
         for lead, _change in steps:
             lead.new_activities.clear()
             lead.new_history.clear()
 
-    async def _insert_all(self, statement: statements.RowsInsert, rows: Sequence[Mapping[str, Any]]) -> None:
-        if rows:
-            await self._connection.execute(statement.sql, *statement.arguments(rows))
+
+def _pending(
+    steps: Sequence[tuple[Lead, LeadChange]], rows: Sequence[Mapping[str, Any]]
+) -> tuple[list[dict[str, Any]], ...]:
+    """The rows the steps add to activities, history, the change log (`rows`: the lead's, by step) and stage counts."""
+    activity_rows = [
+        {
+            "lead_id": lead.id,
+            "kind": a.kind,
+            "occurred_at": a.occurred_at,
+            "recorded_at": change.at,
+            "properties": a.properties,
+            "points": a.points,
+            "cycle": a.cycle,
+            "rule": a.rule,
+        }
+        for lead, change in steps
+        for a in lead.new_activities
+    ]
+    history_rows = [
+        {"lead_id": lead.id, "at": h.at, "kind": h.kind, "actor": h.actor, "summary": h.summary, "data": h.data}
+        for lead, _change in steps
+        for h in lead.new_history
+    ]
+    change_rows = [_change_row(lead, change, row) for (lead, change), row in zip(steps, rows, strict=True)]
+    return activity_rows, history_rows, change_rows, _stage_delta_rows(steps)
 
 
 def _stage_delta_rows(steps: Sequence[tuple[Lead, LeadChange]]) -> list[dict[str, Any]]:
@@ -181,8 +183,8 @@ def _stage_delta_rows(steps: Sequence[tuple[Lead, LeadChange]]) -> list[dict[str
     return [{"stage": stage, "delta": delta} for stage, delta in moves]
 
 
-def _change_row(lead: Lead, change: LeadChange) -> dict[str, Any]:
-    """The change-log entry of `change`, with the lead as of it as the snapshot."""
+def _change_row(lead: Lead, change: LeadChange, row: Mapping[str, Any]) -> dict[str, Any]:
+    """The change-log entry of `change`, with the lead as of it (`row`) as the snapshot."""
     return {
         "lead_id": lead.id,
         "version": lead.version,
@@ -191,12 +193,12 @@ def _change_row(lead: Lead, change: LeadChange) -> dict[str, Any]:
         "at": change.at,
         "from_stage": change.from_stage.value if change.from_stage else None,
         "to_stage": change.to_stage.value if change.to_stage else None,
-        "snapshot": lead_to_row(lead),
+        "snapshot": row,
     }
 
 
 class SqlIdempotencyKeys:
-    def __init__(self, connection: AsyncConnection) -> None:
+    def __init__(self, connection: asyncpg.Connection) -> None:
         self._connection = connection
 
     async def claim(self, scope: str, key: str, fingerprint: str, lead_id: UUID) -> StoredKey | None:
@@ -215,16 +217,9 @@ class SqlIdempotencyKeys:
         each other in one order and cannot deadlock.
         """
         keys = sorted(requests)
-        claimed = await self._connection.execute(
-            _CLAIM_KEYS,
-            {"scope": scope, "keys": keys, "fingerprints": [requests[k] for k in keys], "lead_id": lead_id},
-        )
-        taken = set(keys) - set(claimed.scalars())
+        claimed = await self._connection.fetch(_CLAIM_KEYS, scope, lead_id, keys, [requests[k] for k in keys])
+        taken = set(keys) - {row["key"] for row in claimed}
         if not taken:
             return {}
-        stored = await self._connection.execute(
-            select(idempotency_keys.c.key, idempotency_keys.c.fingerprint, idempotency_keys.c.lead_id).where(
-                idempotency_keys.c.scope == scope, idempotency_keys.c.key.in_(taken)
-            )
-        )
-        return {row.key: StoredKey(row.fingerprint, row.lead_id) for row in stored}
+        stored = await self._connection.fetch(_STORED_KEYS, scope, list(taken))
+        return {row["key"]: StoredKey(row["fingerprint"], row["lead_id"]) for row in stored}

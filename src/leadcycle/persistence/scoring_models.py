@@ -7,17 +7,29 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
-from sqlalchemy import func, insert, select, text, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from leadcycle.domain.rules import ScoringModel
 from leadcycle.domain.rules_json import model_to_json, parse_model
 from leadcycle.domain.scoring_models import ModelStatus, StoredModel
-from leadcycle.persistence.tables import scoring_models
+from leadcycle.persistence.mapping import dumps
 
-_ACTIVE_VERSION = f"SELECT version FROM scoring_models WHERE status = '{ModelStatus.ACTIVE.value}'"
+_ACTIVE = f"status = '{ModelStatus.ACTIVE.value}'"
+_ACTIVE_VERSION = f"SELECT version FROM scoring_models WHERE {_ACTIVE}"
+_DEFINITION = "SELECT definition FROM scoring_models WHERE version = $1"
+_VERSION = "SELECT * FROM scoring_models WHERE version = $1"
+_NEWEST = "SELECT * FROM scoring_models ORDER BY version DESC LIMIT $1"
+_ADD_DRAFT = f"""
+    INSERT INTO scoring_models (version, status, definition, note, created_at, created_by)
+    SELECT coalesce(max(version), 0) + 1, '{ModelStatus.DRAFT.value}', $1, $2, $3, $4 FROM scoring_models
+    RETURNING *
+"""
+_RETIRE_ACTIVE = f"UPDATE scoring_models SET status = '{ModelStatus.RETIRED.value}' WHERE {_ACTIVE}"
+_ACTIVATE = f"""
+    UPDATE scoring_models SET status = '{ModelStatus.ACTIVE.value}', activated_at = $2, activated_by = $3
+    WHERE version = $1
+"""
 # Serialises activations and version numbering (one key for the whole table).
-_MODELS_WRITER_LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended('scoring_models', 0))")
+_MODELS_WRITER_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended('scoring_models', 0))"
 
 
 class ModelCache:
@@ -36,29 +48,23 @@ class ModelCache:
 
 
 class SqlScoringModels:
-    """Model versions on the unit of work's connection; `driver` is that connection's asyncpg side."""
+    """Model versions on the unit of work's asyncpg connection."""
 
-    def __init__(self, connection: AsyncConnection, driver: asyncpg.Connection, cache: ModelCache) -> None:
+    def __init__(self, connection: asyncpg.Connection, cache: ModelCache) -> None:
         self._connection = connection
-        self._driver = driver
         self._cache = cache
 
     async def active(self) -> ScoringModel:
-        """The model in force: one indexed lookup of its version, parsed only the first time.
-
-        Every write asks, so the lookup is a prepared statement on the driver (as the lead repository's are).
-        """
-        version: int = await self._driver.fetchval(_ACTIVE_VERSION)
+        """The model in force: one indexed lookup of its version (every write asks), parsed only the first time."""
+        version: int = await self._connection.fetchval(_ACTIVE_VERSION)
         known = self._cache.known(version)
         if known is not None:
             return known
-        query = select(scoring_models.c.definition).where(scoring_models.c.version == version)
-        return self._cache.model(version, (await self._connection.execute(query)).scalar_one())
+        return self._cache.model(version, await self._connection.fetchval(_DEFINITION, version))
 
     async def get(self, version: int) -> StoredModel | None:
         """One version, or None."""
-        query = select(scoring_models).where(scoring_models.c.version == version)
-        row = (await self._connection.execute(query)).mappings().first()
+        row = await self._connection.fetchrow(_VERSION, version)
         return self._stored(row) if row else None
 
     async def lock(self, version: int) -> StoredModel | None:
@@ -68,34 +74,18 @@ class SqlScoringModels:
 
     async def newest(self, first: int) -> list[StoredModel]:
         """The `first` newest versions, newest first."""
-        query = select(scoring_models).order_by(scoring_models.c.version.desc()).limit(first)
-        return [self._stored(row) for row in (await self._connection.execute(query)).mappings()]
+        return [self._stored(row) for row in await self._connection.fetch(_NEWEST, first)]
 
     async def add_draft(self, model: ScoringModel, note: str | None, actor: str, at: datetime) -> StoredModel:
         """Store `model` as a draft under the next version number."""
         await self._connection.execute(_MODELS_WRITER_LOCK)
-        next_version = select(func.coalesce(func.max(scoring_models.c.version), 0) + 1).scalar_subquery()
-        row = {
-            "status": ModelStatus.DRAFT.value,
-            "definition": model_to_json(model),
-            "note": note,
-            "created_at": at,
-            "created_by": actor,
-        }
-        inserted = await self._connection.execute(
-            insert(scoring_models).values(version=next_version, **row).returning(scoring_models)
-        )
-        return self._stored(inserted.mappings().one())
+        row = await self._connection.fetchrow(_ADD_DRAFT, dumps(model_to_json(model)), note, at, actor)
+        return self._stored(row)
 
     async def activate(self, version: int, actor: str, at: datetime) -> None:
         """Retire the model in force and make `version` active (the caller holds `lock`)."""
-        active = scoring_models.c.status == ModelStatus.ACTIVE.value
-        await self._connection.execute(update(scoring_models).where(active).values(status=ModelStatus.RETIRED.value))
-        await self._connection.execute(
-            update(scoring_models)
-            .where(scoring_models.c.version == version)
-            .values(status=ModelStatus.ACTIVE.value, activated_at=at, activated_by=actor)
-        )
+        await self._connection.execute(_RETIRE_ACTIVE)
+        await self._connection.execute(_ACTIVATE, version, at, actor)
 
     def _stored(self, row: Mapping[Any, Any]) -> StoredModel:
         return StoredModel(

@@ -1,13 +1,15 @@
 """The write path's statements as plain SQL for asyncpg, built once from the Core tables.
 
-A write runs six to eight statements; built with SQLAlchemy's `insert(...).values(...)` on every call,
-their construction, cache keys and parameter processing cost more CPU than asyncpg's round trips
-(bench/RESULTS.md). Built once here, they run as asyncpg's cached prepared statements, and the
-tables stay the one description of the columns.
+Built with SQLAlchemy's `insert(...).values(...)` on every call, their construction, cache keys and
+parameter processing cost more CPU than asyncpg's round trips (bench/RESULTS.md). Built once here,
+they run as asyncpg's cached prepared statements, and the tables stay the one description of the
+columns. Each round trip still costs some 100 us of CPU on the client, so a lead's row and its
+records go in as one statement (`together`).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -53,7 +55,9 @@ class RowsInsert:
     statement: Statement
 
     def arguments(self, rows: Sequence[Mapping[str, Any]]) -> list[list[Any]]:
-        """One array per column, in parameter order."""
+        """One array per column, in parameter order (empty arrays for no rows: the INSERT then adds none)."""
+        if not rows:
+            return [[] for _ in self.statement.parameters]
         columns = zip(*(self.statement.arguments(row) for row in rows), strict=True)
         return [list(values) for values in columns]
 
@@ -84,3 +88,41 @@ def update_versioned(table: Table) -> Statement:
     expected = len(parameters) + 1
     sql = f"UPDATE {table.name} SET {assignments} WHERE id = $1 AND version = ${expected}"
     return Statement(sql, (*parameters, "expected_version"), json_parameters)
+
+
+@dataclass(frozen=True)
+class Together:
+    """A one-row statement and row inserts run as one statement: one round trip instead of one each.
+
+    Its result is the number of rows the first statement wrote (an UPDATE that found no row: 0).
+    """
+
+    sql: str
+    first: Statement
+    inserts: tuple[RowsInsert, ...]
+
+    def arguments(self, row: Mapping[str, Any], *rows: Sequence[Mapping[str, Any]]) -> list[Any]:
+        """The first statement's row, then each insert's rows, as its numbered parameters."""
+        arguments = self.first.arguments(row)
+        for insert, its_rows in zip(self.inserts, rows, strict=True):
+            arguments += insert.arguments(its_rows)
+        return arguments
+
+
+def together(first: Statement, *inserts: RowsInsert) -> Together:
+    """`first` and `inserts` as data-modifying WITH queries of one statement.
+
+    They all run, on one snapshot (none sees another's rows: fine for inserts of new rows), each
+    keeping its own row order; foreign keys are checked at the end of the statement.
+    """
+    parts, offset = [f"written AS ({first.sql} RETURNING 1)"], len(first.parameters)
+    for n, insert in enumerate(inserts, 1):
+        parts.append(f"insert_{n} AS ({_renumbered(insert.sql, offset)})")
+        offset += len(insert.statement.parameters)
+    sql = f"WITH {', '.join(parts)} SELECT count(*) FROM written"
+    return Together(sql, first, inserts)
+
+
+def _renumbered(sql: str, offset: int) -> str:
+    """The SQL with its parameters $n numbered from `offset` + 1 (these statements have no other `$`)."""
+    return re.sub(r"\$(\d+)", lambda number: f"${int(number[1]) + offset}", sql)

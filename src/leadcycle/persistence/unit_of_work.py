@@ -7,7 +7,9 @@ from types import TracebackType
 from typing import Self
 
 import asyncpg
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.engine.interfaces import PoolProxiedConnection
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.util import greenlet_spawn
 
 from leadcycle.persistence.repositories import SqlIdempotencyKeys, SqlLeadRepository
 from leadcycle.persistence.rescoring import SqlRescoringRuns
@@ -15,11 +17,12 @@ from leadcycle.persistence.scoring_models import ModelCache, SqlScoringModels
 
 
 class SqlUnitOfWork:
-    """Implements the domain's UnitOfWork port on one pooled connection.
+    """Implements the domain's UnitOfWork port on one connection of the engine's pool.
 
-    The transaction is the driver's: the lead repository talks to asyncpg directly (the hot path),
-    and SQLAlchemy, switched to autocommit on this connection so that it begins nothing of its
-    own, runs its statements inside the same transaction.
+    Every repository talks to the asyncpg connection directly, in the transaction the unit of
+    work begins on it: a write is some ten statements, and SQLAlchemy's connection, transaction
+    and result machinery around each cost more CPU than the statements (bench/RESULTS.md). The
+    pool is still SQLAlchemy's, shared with the read side, so one size bounds both.
 
     `after_commit` runs once the transaction is durable: the change-log wake-up goes there,
     never inside the transaction (a NOTIFY at commit takes a database-wide lock).
@@ -39,47 +42,54 @@ class SqlUnitOfWork:
         self._engine = engine
         self._after_commit = after_commit
         self._models = models or ModelCache()
-        self._connection: AsyncConnection | None = None
+        self._pooled: PoolProxiedConnection | None = None
         self._driver: asyncpg.Connection | None = None
 
     async def __aenter__(self) -> Self:
-        connection = await self._engine.connect()
+        pooled = await self._engine.raw_connection()
+        driver: asyncpg.Connection = pooled.driver_connection
         try:
-            await connection.execution_options(isolation_level="AUTOCOMMIT")
-            driver: asyncpg.Connection = (await connection.get_raw_connection()).driver_connection
             await driver.execute("BEGIN")
         except BaseException:
-            await connection.invalidate()
-            await connection.close()
+            await _hand_back(pooled, broken=True)
             raise
-        self._connection, self._driver = connection, driver
+        self._pooled, self._driver = pooled, driver
         self.leads = SqlLeadRepository(driver)
-        self.idempotency = SqlIdempotencyKeys(connection)
-        self.scoring_models = SqlScoringModels(connection, driver, self._models)
-        self.rescoring = SqlRescoringRuns(connection)
+        self.idempotency = SqlIdempotencyKeys(driver)
+        self.scoring_models = SqlScoringModels(driver, self._models)
+        self.rescoring = SqlRescoringRuns(driver)
         return self
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        assert self._connection is not None
+        assert self._pooled is not None
         assert self._driver is not None
+        pooled, driver = self._pooled, self._driver
+        self._pooled = self._driver = None
+        broken = True
         try:
-            if self._driver.is_in_transaction():
-                await self._driver.execute("ROLLBACK")
-        except BaseException:
-            # Never hand a connection that may still be in our transaction back to the pool.
-            await self._connection.invalidate()
-            raise
+            if driver.is_in_transaction():
+                await driver.execute("ROLLBACK")
+            broken = False
         finally:
-            await self._connection.close()
-            self._connection = self._driver = None
+            # Never hand a connection that may still be in our transaction back to the pool.
+            await _hand_back(pooled, broken=broken)
 
     async def commit(self) -> None:
         assert self._driver is not None
         await self._driver.execute("COMMIT")
         if self._after_commit is not None:
             self._after_commit()
+
+
+async def _hand_back(pooled: PoolProxiedConnection, *, broken: bool) -> None:
+    """Return the connection to the pool, or close it for good when its state is unknown.
+
+    Both may close a connection (an overflow one, or a broken one), which SQLAlchemy's asyncpg
+    adapter awaits: hence the greenlet.
+    """
+    await greenlet_spawn(pooled.invalidate if broken else pooled.close)
 
 
 def unit_of_work_factory(
