@@ -152,6 +152,18 @@ class TestRecordActivityValidation:
 
         assert invalid.value.field == "properties"
 
+    @pytest.mark.parametrize("number", [float("nan"), float("inf"), float("-inf")])
+    async def test_properties_may_hold_only_finite_numbers(self, number: float) -> None:
+        h = harness()
+        lead = await create_lead(h)
+        command = RecordActivity(str(lead.id), "web_visit", properties={"budget": {"yen": number}})
+
+        with pytest.raises(InvalidInput) as invalid:
+            await h.cases.record_activity(command, "ma")
+
+        assert invalid.value.field == "properties"
+        assert h.db.state.activities[lead.id] == []
+
     @pytest.mark.parametrize(
         ("value", "accepted"),
         [("x" * 16_376, True), ("x" * 16_377, False), ("\u3042" * 5_460, False)],

@@ -102,7 +102,11 @@ def properties(value: Any, field: str) -> dict[str, Any]:
         return {}
     if not isinstance(value, Mapping):
         raise InvalidInput(field, f"{field} must be a JSON object")
-    size = len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
+    try:
+        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except ValueError:  # NaN or Infinity, which Python's JSON reader accepts but JSON (and jsonb) has no such number
+        raise InvalidInput(field, f"{field} may hold only finite numbers (no NaN or Infinity)") from None
+    size = len(text.encode())
     if size > MAX_PROPERTIES_BYTES:
         raise InvalidInput(field, f"{field} is {size} bytes; at most {MAX_PROPERTIES_BYTES} are allowed")
     return dict(value)
