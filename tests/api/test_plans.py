@@ -39,7 +39,8 @@ CREATE = (
 )
 ALIASED = (
     "mutation Recorded($input: ActivityInput!) { done: recordActivity(input: $input) { kind: __typename "
-    "... on LeadPayload { it: lead { key: id s: stage v: version t: temperature score } } ... on Problem { m: message } } }"
+    "... on LeadPayload { it: lead { key: id s: stage v: version t: temperature score } } "
+    "... on Problem { m: message } } }"
 )
 FRAGMENTS = """
 mutation($input: ActivityInput!) { recordActivity(input: $input) { __typename ...Payload ...Trouble } }
