@@ -31,6 +31,7 @@ from leadcycle.graph.middleware import RequestId
 from leadcycle.graph.plans import Plans
 from leadcycle.graph.schema import build_schema
 from leadcycle.graph.settings import Settings
+from leadcycle.persistence import queries
 from leadcycle.persistence.unit_of_work import unit_of_work_factory
 from tests.api.operations import PROBLEM, RECORD_ACTIVITY, TRANSITION, unique
 
@@ -108,6 +109,18 @@ class Views:
             return await (replace or real)(*args)
 
         self.monkeypatch.setattr(self.leads, use_case, counted)
+        return calls
+
+    def count_statements(self, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+        """Count the statements reading the newest activities of leads (a DataLoader's batch each)."""
+        calls = [0]
+        real = queries.newest_activities
+
+        async def counted(*args: Any) -> Any:
+            calls[0] += 1
+            return await real(*args)
+
+        monkeypatch.setattr(queries, "newest_activities", counted)
         return calls
 
     async def both(self, body: dict[str, Any] | bytes) -> tuple[httpx.Response, httpx.Response]:
@@ -292,3 +305,76 @@ class TestRequests:
         generic = await views.generic.get("/graphql", params=params)
         same(planned, generic)
         assert planned.status_code == 400
+
+
+LEAD_WITH_CHILDREN = """
+query Lead($id: ID!, $n: Int) {
+  lead(id: $id) {
+    id stage company { name } contact { name email }
+    recent: activities(first: $n) { id kind occurredAt properties points }
+    activities { kind }
+    timeline { at kind actor summary data }
+    ...Versions
+  }
+}
+fragment Versions on Lead { version scoringModelVersion goingCold }
+"""
+PAGE_WITH_ACTIVITIES = """
+query Page($first: Int) {
+  leads(first: $first, orderBy: {field: CREATED_AT, direction: DESC}) {
+    totalCount
+    edges { cursor node { id score availableTransitions { event allowed } activities(first: 5) { id kind points } } }
+    pageInfo { endCursor hasNextPage }
+  }
+}
+"""
+
+
+class TestQueries:
+    async def planned_and_generic(self, views: Views, body: dict[str, Any]) -> tuple[httpx.Response, httpx.Response]:
+        """The planned view's answer from its plan (learnt on a first request), and the generic view's."""
+        await views._post(views.planned, body)
+        executions = views.executions
+        planned, generic = await views.both(body)
+        assert views.executions == executions + 1  # only the generic view's request reached graphql-core
+        return planned, generic
+
+    async def test_a_lead_with_its_activities_and_timeline(self, views: Views) -> None:
+        lead_id = await views.new_lead()
+        for kind in ("email_open", "demo_request", "web_visit"):
+            await views._post(views.generic, activity(lead_id, kind=kind, properties={"page": kind, "n": 2**70}))
+        body = {"query": LEAD_WITH_CHILDREN, "variables": {"id": lead_id, "n": 2}}
+        planned, generic = await self.planned_and_generic(views, body)
+        same(planned, generic)
+        lead = planned.json()["data"]["lead"]
+        assert len(lead["recent"]) == 2
+        assert len(lead["timeline"]) >= 4
+
+    async def test_a_lead_that_does_not_exist_is_null(self, views: Views) -> None:
+        body = {"query": LEAD_WITH_CHILDREN, "variables": {"id": str(uuid.uuid4())}}
+        planned, generic = await self.planned_and_generic(views, body)
+        same(planned, generic)
+        assert planned.json() == {"data": {"lead": None}}
+
+    async def test_a_page_loads_the_activities_of_all_its_leads_in_one_statement(
+        self, views: Views, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        for _ in range(3):
+            await views._post(views.generic, activity(await views.new_lead(), kind="webinar_attended"))
+        body = {"query": PAGE_WITH_ACTIVITIES, "variables": {"first": 3}}
+        await views._post(views.planned, body)
+        statements = views.count_statements(monkeypatch)
+        planned, generic = await views.both(body)
+        same(planned, generic)
+        assert statements == [2]  # one per view: the loader batched the page's leads under both
+        assert len(planned.json()["data"]["leads"]["edges"]) == 3
+
+    async def test_a_read_that_ends_in_an_error_is_answered_by_graphql_core(self, views: Views) -> None:
+        lead_id = await views.new_lead()
+        body = {"query": LEAD_WITH_CHILDREN, "variables": {"id": lead_id, "n": 2}}
+        await views._post(views.planned, body)
+        executions = views.executions
+        planned, generic = await views.both({**body, "variables": {"id": lead_id, "n": 500}})
+        assert views.executions == executions + 2  # the plan gave up: graphql-core answered both
+        same(planned, generic)
+        assert planned.json()["errors"][0]["message"] == "first must be between 0 and 200"

@@ -16,16 +16,16 @@ outcome in place of a second call, and its errors are logged and masked as the g
 
 from __future__ import annotations
 
+import contextlib
+import inspect
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeGuard, cast
 
 from graphql import (
     DocumentNode,
-    FieldNode,
     FragmentDefinitionNode,
     GraphQLError,
-    GraphQLField,
     GraphQLObjectType,
     OperationType,
     get_operation_ast,
@@ -33,7 +33,6 @@ from graphql import (
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import execute as graphql_execute
 from graphql.execution import MiddlewareManager
-from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path
 from strawberry import Schema
 from strawberry.execution import optimized_is_awaitable
@@ -41,10 +40,11 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.utils.await_maybe import await_maybe
 
-from leadcycle.graph.completion import Complete, Unsupported, collect_fields, completion
+from leadcycle.graph.completion import Compiled, Resolution, Unsupported, collect_fields, completion, resolver
 from leadcycle.graph.errors import mask_errors
 
 PlanKey = tuple[str, str | None]  # the document's text, the operation name
+ROOTS = {OperationType.QUERY: "query_type", OperationType.MUTATION: "mutation_type"}
 IS_AWAITABLE = cast("Callable[[Any], TypeGuard[Awaitable[Any]]]", optimized_is_awaitable)
 
 
@@ -95,40 +95,44 @@ class LearnPlans(SchemaExtension):
 
 @dataclass(frozen=True)
 class Plan:
-    """One root mutation field of a valid document, with the compiled completion of its result."""
+    """The one root field of a valid query or mutation, with its resolver and the compiled completion of its result."""
 
     schema: Schema
     document: DocumentNode
     operation_name: str | None
-    mutation_type: GraphQLObjectType
-    node: FieldNode
+    root_type: GraphQLObjectType
     key: str
-    field: GraphQLField
-    complete: Complete
+    resolve: Callable[[Any, Path, Resolution], Any]
+    compiled: Compiled
+    mutation: bool
 
     @classmethod
     def compile(cls, schema: Schema, document: DocumentNode, operation_name: str | None) -> Plan:
         operation = get_operation_ast(document, operation_name)
-        mutation_type = schema._schema.mutation_type
-        if operation is None or operation.operation is not OperationType.MUTATION or mutation_type is None:
-            raise Unsupported("a mutation")
+        if operation is None or operation.operation not in ROOTS:
+            raise Unsupported("a query or a mutation")
+        root_type = getattr(schema._schema, ROOTS[operation.operation])
         if operation.directives or any(v.directives for v in operation.variable_definitions or ()):
             raise Unsupported("a directive")
         fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
-        root = collect_fields(schema._schema, fragments, mutation_type, [operation.selection_set])
+        root = collect_fields(schema._schema, fragments, root_type, [operation.selection_set])
         if len(root) != 1:
             raise Unsupported("one root field")
         [(key, nodes)] = root.items()
-        field = mutation_type.fields.get(nodes[0].name.value)
-        if len(nodes) != 1 or field is None or field.resolve is None:
-            raise Unsupported("one plain root field with a resolver")
-        complete = completion(schema._schema, fragments, field.type, nodes)
-        return cls(schema, document, operation_name, mutation_type, nodes[0], key, field, complete)
+        field = root_type.fields.get(nodes[0].name.value)
+        if field is None:
+            raise Unsupported("a root field of the schema's own")
+        mutation = operation.operation is OperationType.MUTATION
+        if mutation and not inspect.iscoroutinefunction(field.resolve):
+            raise Unsupported("an asynchronous resolver: calling it runs nothing until it is awaited")
+        compiled = completion(schema._schema, fragments, field.type, nodes)
+        resolve = resolver(root_type, field, nodes)
+        return cls(schema, document, operation_name, root_type, key, resolve, compiled, mutation)
 
     async def run(
         self, context: Any, variables: dict[str, Any] | None, extensions: dict[str, Any] | None
     ) -> ExecutionResult | None:
-        """The operation's result, or None (nothing ran) where the generic path must answer it."""
+        """The operation's result, or None where the generic path must answer it (a mutation: nothing ran)."""
         executor = self.schema.execution_context_class.build(
             self.schema._schema,
             self.document,
@@ -140,22 +144,29 @@ class Plan:
         )
         if isinstance(executor, list):  # variables that do not coerce: graphql-core says so
             return None
+        resolution = Resolution(executor)
+        path = Path(None, self.key, self.root_type.name)
         try:
-            arguments = get_argument_values(self.field, self.node, executor.variable_values)
-        except GraphQLError:
+            called = self.resolve(None, path, resolution)
+        except GraphQLError:  # arguments that do not coerce (a mutation's resolver has not started)
             return None
-        path = Path(None, self.key, self.mutation_type.name)
-        info = executor.build_resolve_info(self.field, [self.node], self.mutation_type, path)
-        resolve = self.field.resolve
-        assert resolve is not None
+        if not self.mutation:  # a read: whatever goes wrong, graphql-core answers it again, errors and all
+            with contextlib.suppress(Exception):
+                return await self._complete(await await_maybe(called), path, resolution)
+            return None
         try:
-            value = await await_maybe(resolve(None, info, **arguments))
+            value = await await_maybe(called)
         except Exception as error:  # the generic path makes it a GraphQL error: so does the replay
             return await self._replay(Raised(error), context, variables, extensions)
         try:
-            return ExecutionResult(data={self.key: self.complete(value)}, errors=None)
+            return await self._complete(value, path, resolution)
         except Exception:  # Unsupported, or a field graphql-core would answer with an error
             return await self._replay(Returned(value), context, variables, extensions)
+
+    async def _complete(self, value: Any, path: Path, resolution: Resolution) -> ExecutionResult:
+        data = {self.key: self.compiled.complete(value, path, resolution)}
+        await resolution.settle()
+        return ExecutionResult(data=data, errors=None)
 
     async def _replay(
         self, outcome: Outcome, context: Any, variables: dict[str, Any] | None, extensions: dict[str, Any] | None

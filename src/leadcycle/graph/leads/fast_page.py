@@ -28,7 +28,7 @@ from graphql import (
 )
 from strawberry.extensions import SchemaExtension
 
-from leadcycle.graph.completion import Unsupported, completion
+from leadcycle.graph.completion import Resolution, Unsupported, completion
 from leadcycle.graph.context import Context
 from leadcycle.graph.leads.queries import DEFAULT_PAGE, read_page
 from leadcycle.persistence import queries
@@ -46,9 +46,11 @@ class LeadPageFastPath(SchemaExtension):
                 field, arguments = _page_field(context.graphql_document.definitions, context.variables or {})
                 schema = context.schema._schema
                 leads = schema.query_type.fields["leads"]  # type: ignore[union-attr]
-                complete = completion(schema, {}, leads.type, [field])
+                compiled = completion(schema, {}, leads.type, [field])
+                if compiled.resolves:
+                    raise Unsupported("a field that needs its resolver")
                 page = await read_page(context.context.services, queries.LeadFilter(), queries.LeadOrder(), **arguments)
-                data = {field.alias.value if field.alias else "leads": complete(page)}
+                data = {field.alias.value if field.alias else "leads": compiled.complete(page, None, Resolution(None))}
             except Exception:  # graphql-core answers instead, errors and all
                 data = None
             if data is not None:
