@@ -13,6 +13,7 @@ more, a value graphql-core would turn into an error) raises Unsupported, and gra
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -85,6 +86,13 @@ class Resolution:
                 if isinstance(value, BaseException):
                     raise value
                 item.container[item.key] = item.complete(value, item.path, self)
+
+    def abandon(self) -> None:
+        """Close the resolver calls never awaited, as the completion gave up (no "never awaited" warnings)."""
+        for item in self.pending:
+            if inspect.iscoroutine(item.value):
+                item.value.close()
+        self.pending = []
 
 
 def completion(

@@ -1,17 +1,18 @@
-"""Compiled plans: a mutation answered without strawberry's request pipeline and graphql-core's per-field execution.
+"""Compiled plans: an operation answered without strawberry's request pipeline and graphql-core's per-field execution.
 
 A lead mutation over HTTP spent more CPU in the GraphQL layer than in its use case: six extensions with their
 hooks, parse and validation cache look-ups, the executor's set-up, field collection and completion of the
 LeadResult union field by field (bench/RESULTS.md). A document the generic path has parsed and validated once
 (every protection in force: tokens, depth, aliases, introspection) is compiled here into a plan, kept by its
-text and operation name: one root mutation field, its arguments coerced by graphql-core as always, its
-resolver called as graphql-core would call it, and its result completed by compiled completion
-(graph/completion.py). The next request with the same text skips straight to the resolver.
+text and operation name: one root query or mutation field, its arguments coerced by graphql-core as always,
+its resolver called as graphql-core would call it, and its result completed by compiled completion
+(graph/completion.py). The next POST with the same text skips straight to the resolver.
 
-The resolver runs exactly once. Whatever the plan cannot answer before it runs (variables that do not coerce,
-anything unusual about the request) goes to the generic path instead; whatever it cannot answer after (the
-resolver raised, a value compiled completion refuses) is replayed through graphql-core with the resolver's
-outcome in place of a second call, and its errors are logged and masked as the generic path does.
+A mutation's resolver runs exactly once. Whatever the plan cannot answer before it runs (variables that do not
+coerce, anything unusual about the request) goes to the generic path instead; whatever it cannot answer after
+(the resolver raised, a value compiled completion refuses) is replayed through graphql-core with the resolver's
+outcome in place of a second call, and its errors are logged and masked as the generic path does. A read
+has no effect to protect: whatever goes wrong, the generic path answers it from the start.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from typing import Any, TypeGuard, cast
 from graphql import (
     DocumentNode,
     FragmentDefinitionNode,
-    GraphQLError,
     GraphQLObjectType,
     OperationType,
     get_operation_ast,
@@ -124,7 +124,7 @@ class Plan:
             raise Unsupported("a root field of the schema's own")
         mutation = operation.operation is OperationType.MUTATION
         if mutation and not inspect.iscoroutinefunction(field.resolve):
-            raise Unsupported("an asynchronous resolver: calling it runs nothing until it is awaited")
+            raise Unsupported("a mutation whose resolver runs when called, not only once awaited")
         compiled = completion(schema._schema, fragments, field.type, nodes)
         resolve = resolver(root_type, field, nodes)
         return cls(schema, document, operation_name, root_type, key, resolve, compiled, mutation)
@@ -148,7 +148,7 @@ class Plan:
         path = Path(None, self.key, self.root_type.name)
         try:
             called = self.resolve(None, path, resolution)
-        except GraphQLError:  # arguments that do not coerce (a mutation's resolver has not started)
+        except Exception:  # arguments that do not coerce, a read's resolver failing; a mutation's has not started
             return None
         if not self.mutation:  # a read: whatever goes wrong, graphql-core answers it again, errors and all
             with contextlib.suppress(Exception):
@@ -164,8 +164,12 @@ class Plan:
             return await self._replay(Returned(value), context, variables, extensions)
 
     async def _complete(self, value: Any, path: Path, resolution: Resolution) -> ExecutionResult:
-        data = {self.key: self.compiled.complete(value, path, resolution)}
-        await resolution.settle()
+        try:
+            data = {self.key: self.compiled.complete(value, path, resolution)}
+            await resolution.settle()
+        except BaseException:
+            resolution.abandon()
+            raise
         return ExecutionResult(data=data, errors=None)
 
     async def _replay(
