@@ -8,6 +8,7 @@ executor not called), the other's from the generic path, and the two must be the
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -378,3 +379,23 @@ class TestQueries:
         assert views.executions == executions + 2  # the plan gave up: graphql-core answered both
         same(planned, generic)
         assert planned.json()["errors"][0]["message"] == "first must be between 0 and 200"
+
+
+class TestContentTypes:
+    @pytest.mark.parametrize(
+        ("content_type", "planned"),
+        [("application/json; charset=utf-8", True), ("Application/JSON", False), ("text/plain", False)],
+    )
+    async def test_the_content_type_is_read_as_strawberry_reads_it(
+        self, views: Views, content_type: str, planned: bool
+    ) -> None:
+        lead_id = await views.new_lead()
+        body = activity(lead_id, kind="email_open")
+        await views._post(views.planned, body)
+        executions = views.executions
+        raw, headers = json.dumps(body).encode(), {"content-type": content_type}
+        answers = [
+            await client.post("/graphql", content=raw, headers=headers) for client in (views.planned, views.generic)
+        ]
+        same(*answers)
+        assert views.executions == executions + (1 if planned else 0)

@@ -128,8 +128,8 @@ class LeadcycleGraphQL(GraphQL[Context, None]):
         Plain: a JSON object (read as strawberry reads it: orjson would turn integers beyond 64 bits into floats)
         holding one operation whose fields have the types strawberry accepts; anything else strawberry answers.
         """
-        content_type, _ = parse_content_type(request.headers.get("content-type", ""))
-        if "application/json" not in content_type or self._get_stream_transport_from_headers(request.headers):
+        headers = request.headers
+        if not _is_json(headers.get("content-type", "")) or self._get_stream_transport_from_headers(headers):
             return None
         try:
             data = self.decode_json(await request.body())
@@ -159,6 +159,11 @@ class LeadcycleGraphQL(GraphQL[Context, None]):
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         actor = request.headers.get("x-actor") or ANONYMOUS
         return Context(request=request, response=response, services=request.app.state.services, actor=actor)
+
+
+def _is_json(content_type: str) -> bool:
+    """strawberry's test of a JSON body, without its parse of the header for the usual exact value."""
+    return content_type == "application/json" or "application/json" in parse_content_type(content_type)[0]
 
 
 def create_app(settings: Settings, database_url: str) -> Starlette:
