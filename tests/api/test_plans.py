@@ -297,6 +297,21 @@ class TestRequests:
             same(planned, generic)
         assert views.executions >= executions + 2
 
+    async def test_a_document_the_protections_refuse_is_refused_every_time_and_never_planned(
+        self, views: Views
+    ) -> None:
+        many = " ".join(f"a{n}: __typename" for n in range(Settings().max_aliases + 1))
+        lead_id = await views.new_lead()
+        body = {"query": f"mutation($input: ActivityInput!) {{ recordActivity(input: $input) {{ {many} }} }}"}
+        body["variables"] = {"input": {"leadId": lead_id, "kind": "email_open"}}
+        calls = views.count_calls("record_activity")
+        for _ in range(2):
+            planned, generic = await views.both(body)
+            same(planned, generic)
+            assert planned.json()["errors"]
+        assert calls == [0]
+        assert views.plans.get(body["query"], None) is None
+
     async def test_a_mutation_over_get_is_still_refused(self, views: Views) -> None:
         lead_id = await views.new_lead()
         body = activity(lead_id, kind="email_open")
