@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import json
 import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -21,9 +22,11 @@ from starlette.websockets import WebSocket
 from strawberry import Schema
 from strawberry.asgi import GraphQL
 from strawberry.http.exceptions import WebSocketDisconnected
+from strawberry.http.parse_content_type import parse_content_type
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler, Operation
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage
+from strawberry.types.unset import UNSET
 
 from leadcycle.domain.model_use_cases import ScoringModelUseCases
 from leadcycle.domain.rescoring import Rescoring
@@ -32,6 +35,7 @@ from leadcycle.domain.webhooks import RetryPolicy
 from leadcycle.graph.context import ANONYMOUS, Context, Services
 from leadcycle.graph.fanout import Fanout, serve_shared
 from leadcycle.graph.middleware import BodyLimit, RequestId
+from leadcycle.graph.plans import Plan, Plans
 from leadcycle.graph.schema import build_schema
 from leadcycle.graph.settings import Settings
 from leadcycle.persistence.change_feed import ChangeFeed
@@ -44,6 +48,7 @@ from leadcycle.persistence.webhook_delivery import WorkerOptions
 from leadcycle.persistence.webhook_runtime import Webhooks
 
 log = logging.getLogger("leadcycle")
+JsonObject = dict[str, Any]
 
 
 def utc_now() -> datetime:
@@ -89,9 +94,57 @@ class KeepAliveHandler(BaseGraphQLTransportWSHandler[Context, None]):
 class LeadcycleGraphQL(GraphQL[Context, None]):
     graphql_transport_ws_handler_class = KeepAliveHandler
 
-    def __init__(self, schema: Schema, *, subscriber_buffer: int, **options: Any) -> None:
+    def __init__(self, schema: Schema, *, plans: Plans, subscriber_buffer: int, **options: Any) -> None:
         super().__init__(schema, **options)
+        self.plans = plans
         self.fanout = Fanout(schema, subscriber_buffer)
+
+    async def run(  # type: ignore[override]  # one body for strawberry's two overloads, as strawberry's own
+        self, request: Request | WebSocket, context: Context = UNSET, root_value: None = UNSET
+    ) -> Response | WebSocket:
+        """A POST whose document has a compiled plan is answered by it (graph/plans.py); all else as strawberry does."""
+        if isinstance(request, Request) and context is UNSET and request.method == "POST":
+            response = await self._run_plan(request)
+            if response is not None:
+                return response
+        return await super().run(request, context, root_value)
+
+    async def _run_plan(self, request: Request) -> Response | None:
+        """The plan's response, or None (nothing ran) for a request strawberry's own path must answer."""
+        planned = await self._planned(request)
+        if planned is None:
+            return None
+        plan, variables, extensions = planned
+        sub_response = await self.get_sub_response(request)
+        context = await self.get_context(request, response=sub_response)
+        result = await plan.run(context, variables, extensions)
+        if result is None:
+            return None
+        return self.create_response(await self.process_result(request, result), sub_response)
+
+    async def _planned(self, request: Request) -> tuple[Plan, JsonObject | None, JsonObject | None] | None:
+        """The plan of the request's one operation with its variables and extensions, if the body is that plain.
+
+        Plain: a JSON object (read as strawberry reads it: orjson would turn integers beyond 64 bits into floats)
+        holding one operation whose fields have the types strawberry accepts; anything else strawberry answers.
+        """
+        headers = request.headers
+        if not _is_json(headers.get("content-type", "")) or self._get_stream_transport_from_headers(headers):
+            return None
+        try:
+            data = self.decode_json(await request.body())
+        except json.JSONDecodeError:
+            return None
+        if not isinstance(data, dict):
+            return None
+        query, name = data.get("query"), data.get("operationName")
+        variables, extensions = data.get("variables"), data.get("extensions")
+        if not (isinstance(variables, dict | None) and isinstance(extensions, dict | None)):
+            return None
+        if not (isinstance(query, str) and isinstance(name, str | None)):
+            return None
+        plan = self.plans.get(query, name)
+        return (plan, variables, extensions) if plan is not None else None
 
     def encode_json(self, data: object) -> str | bytes:
         """orjson: a page of leads encodes several times faster than with the standard library.
@@ -106,6 +159,11 @@ class LeadcycleGraphQL(GraphQL[Context, None]):
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         actor = request.headers.get("x-actor") or ANONYMOUS
         return Context(request=request, response=response, services=request.app.state.services, actor=actor)
+
+
+def _is_json(content_type: str) -> bool:
+    """strawberry's test of a JSON body, without its parse of the header for the usual exact value."""
+    return content_type == "application/json" or "application/json" in parse_content_type(content_type)[0]
 
 
 def create_app(settings: Settings, database_url: str) -> Starlette:
@@ -153,8 +211,10 @@ def create_app(settings: Settings, database_url: str) -> Starlette:
             await feed.stop()
             await engine.dispose()
 
+    plans = Plans()
     graphql = LeadcycleGraphQL(
-        build_schema(settings),
+        build_schema(settings, plans),
+        plans=plans,
         subscriber_buffer=settings.subscriber_buffer,
         graphql_ide="graphiql" if settings.graphiql else None,
         subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],

@@ -41,11 +41,15 @@ class Context:
     response: Any
     services: Services
     actor: str
-    loaders: Loaders = field(init=False)
     change_position: Position | None = field(default=None, init=False)
+    _loaders: Loaders | None = field(default=None, init=False, repr=False)
 
-    def __post_init__(self) -> None:
-        self.loaders = Loaders(self.services.engine, self.services.scoring)
+    @property
+    def loaders(self) -> Loaders:
+        """Built on first use: most operations (every mutation) never load children."""
+        if self._loaders is None:
+            self._loaders = Loaders(self.services.engine, self.services.scoring)
+        return self._loaders
 
     def answer_change(self, position: Position) -> None:
         """A subscription is about to answer the change at `position` on this long-lived context.
@@ -53,7 +57,7 @@ class Context:
         Fresh loaders, as activities and timeline are read live for each change (a loader caches
         what it read); the position labels a shared subscription's result (graph/fanout.py).
         """
-        self.loaders = Loaders(self.services.engine, self.services.scoring)
+        self._loaders = None
         self.change_position = position
 
 

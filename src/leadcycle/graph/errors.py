@@ -4,6 +4,7 @@ import logging
 from typing import Any
 
 from graphql import GraphQLError
+from strawberry.extensions import MaskErrors
 
 log = logging.getLogger("leadcycle.graph")
 
@@ -46,3 +47,8 @@ def should_mask(error: GraphQLError) -> bool:
     where = ".".join(map(str, error.path)) if error.path else "a subscription stream"
     log.error("unexpected error at %s", where, exc_info=original)
     return True
+
+
+def mask_errors() -> MaskErrors:
+    """The extension masking unexpected errors: in the schema, and where a compiled plan answers (graph/plans.py)."""
+    return MaskErrors(should_mask_error=should_mask, error_message="Unexpected error; it was logged.")

@@ -9,7 +9,6 @@ from graphql import ASTValidationRule, GraphQLSyntaxError
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
     AddValidationRules,
-    MaskErrors,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
@@ -20,11 +19,12 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
-from leadcycle.graph.errors import should_mask
+from leadcycle.graph.errors import mask_errors
 from leadcycle.graph.leads.fast_page import LeadPageFastPath
 from leadcycle.graph.leads.mutations import LeadMutations
 from leadcycle.graph.leads.queries import LeadQueries
 from leadcycle.graph.leads.subscriptions import LeadSubscriptions
+from leadcycle.graph.plans import Plans
 from leadcycle.graph.reports.calibration import CalibrationQueries
 from leadcycle.graph.reports.queries import ReportQueries
 from leadcycle.graph.scalars import DECIMAL
@@ -39,7 +39,8 @@ Mutation = merge_types("Mutation", (LeadMutations, ScoringMutations, WebhookMuta
 Subscription = merge_types("Subscription", (LeadSubscriptions,))
 
 
-def build_schema(settings: Settings) -> strawberry.Schema:
+def build_schema(settings: Settings, plans: Plans | None = None) -> strawberry.Schema:
+    """The schema; with `plans`, every operation it is about to execute is compiled into them (graph/plans.py)."""
     rules = protection_rules(settings)
     # Factories, so that each operation gets fresh extension instances; the rules they add are the same classes
     # every time, so the validation cache (keyed on them) hits.
@@ -49,8 +50,10 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         lambda: AddValidationRules(rules),
         lambda: ValidationCache(maxsize=256),
         LeadPageFastPath,
-        lambda: MaskErrors(should_mask_error=should_mask, error_message="Unexpected error; it was logged."),
+        mask_errors,
     ]
+    if plans is not None:
+        extensions.append(plans.extension)
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,

@@ -1,0 +1,225 @@
+"""Compiled plans: an operation answered without strawberry's request pipeline and graphql-core's per-field execution.
+
+A lead mutation over HTTP spent more CPU in the GraphQL layer than in its use case: six extensions with their
+hooks, parse and validation cache look-ups, the executor's set-up, field collection and completion of the
+LeadResult union field by field (bench/RESULTS.md). A document the generic path has parsed and validated once
+(every protection in force: tokens, depth, aliases, introspection) is compiled here into a plan, kept by its
+text and operation name: one root query or mutation field, its arguments coerced by graphql-core as always,
+its resolver called as graphql-core would call it, and its result completed by compiled completion
+(graph/completion.py). The next POST with the same text skips straight to the resolver.
+
+A mutation's resolver runs exactly once. Whatever the plan cannot answer before it runs (variables that do not
+coerce, anything unusual about the request) goes to the generic path instead; whatever it cannot answer after
+(the resolver raised, a value compiled completion refuses) is replayed through graphql-core with the resolver's
+outcome in place of a second call, and its errors are logged and masked as the generic path does. A read
+has no effect to protect: whatever goes wrong, the generic path answers it from the start.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, TypeGuard, cast
+
+from graphql import (
+    DocumentNode,
+    FragmentDefinitionNode,
+    GraphQLObjectType,
+    OperationType,
+    get_operation_ast,
+)
+from graphql import ExecutionResult as GraphQLExecutionResult
+from graphql import execute as graphql_execute
+from graphql.execution import MiddlewareManager
+from graphql.pyutils import Path
+from strawberry import Schema
+from strawberry.execution import optimized_is_awaitable
+from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionContext, ExecutionResult
+from strawberry.utils.await_maybe import await_maybe
+
+from leadcycle.graph.completion import Compiled, Resolution, Unsupported, collect_fields, completion, resolver
+from leadcycle.graph.errors import mask_errors
+
+PlanKey = tuple[str, str | None]  # the document's text, the operation name
+ROOTS = {OperationType.QUERY: "query_type", OperationType.MUTATION: "mutation_type"}
+IS_AWAITABLE = cast("Callable[[Any], TypeGuard[Awaitable[Any]]]", optimized_is_awaitable)
+
+
+class Plans:
+    """The plans of documents the generic path accepted, by text and operation name; None where no plan answers.
+
+    Bounded: once full, the oldest entry makes room (a client sending ever new texts only fills it with misses).
+    """
+
+    def __init__(self, capacity: int = 256) -> None:
+        self.capacity = capacity
+        self._plans: dict[PlanKey, Plan | None] = {}
+
+    def get(self, query: str, operation_name: str | None) -> Plan | None:
+        return self._plans.get((query, operation_name))
+
+    def learn(self, context: ExecutionContext, query: str, document: DocumentNode) -> None:
+        """Compile `document` (valid: the generic path is about to execute it) unless it was seen already.
+
+        Kept under the operation name the request gave, compiled for the one strawberry executes (the first
+        operation's, when none was given).
+        """
+        key = (query, context._provided_operation_name)
+        if key in self._plans:
+            return
+        if len(self._plans) >= self.capacity:
+            del self._plans[next(iter(self._plans))]
+        try:
+            self._plans[key] = Plan.compile(context.schema, document, context.operation_name)
+        except Unsupported:
+            self._plans[key] = None
+
+    def extension(self) -> SchemaExtension:
+        """The extension that compiles each operation the generic path is about to execute (validation passed)."""
+        return LearnPlans(self)
+
+
+class LearnPlans(SchemaExtension):
+    def __init__(self, plans: Plans) -> None:
+        self.plans = plans
+
+    def on_execute(self) -> Iterator[None]:
+        context = self.execution_context
+        if context.query is not None and context.graphql_document is not None:
+            self.plans.learn(context, context.query, context.graphql_document)
+        yield
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The one root field of a valid query or mutation, with its resolver and the compiled completion of its result."""
+
+    schema: Schema
+    document: DocumentNode
+    operation_name: str | None
+    root_type: GraphQLObjectType
+    key: str
+    resolve: Callable[[Any, Path, Resolution], Any]
+    compiled: Compiled
+    mutation: bool
+
+    @classmethod
+    def compile(cls, schema: Schema, document: DocumentNode, operation_name: str | None) -> Plan:
+        operation = get_operation_ast(document, operation_name)
+        if operation is None or operation.operation not in ROOTS:
+            raise Unsupported("a query or a mutation")
+        root_type = getattr(schema._schema, ROOTS[operation.operation])
+        if operation.directives or any(v.directives for v in operation.variable_definitions or ()):
+            raise Unsupported("a directive")
+        fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+        root = collect_fields(schema._schema, fragments, root_type, [operation.selection_set])
+        if len(root) != 1:
+            raise Unsupported("one root field")
+        [(key, nodes)] = root.items()
+        field = root_type.fields.get(nodes[0].name.value)
+        if field is None:
+            raise Unsupported("a root field of the schema's own")
+        mutation = operation.operation is OperationType.MUTATION
+        if mutation and not inspect.iscoroutinefunction(field.resolve):
+            raise Unsupported("a mutation whose resolver runs when called, not only once awaited")
+        compiled = completion(schema._schema, fragments, field.type, nodes)
+        resolve = resolver(root_type, field, nodes)
+        return cls(schema, document, operation_name, root_type, key, resolve, compiled, mutation)
+
+    async def run(
+        self, context: Any, variables: dict[str, Any] | None, extensions: dict[str, Any] | None
+    ) -> ExecutionResult | None:
+        """The operation's result, or None where the generic path must answer it (a mutation: nothing ran)."""
+        executor = self.schema.execution_context_class.build(
+            self.schema._schema,
+            self.document,
+            context_value=context,
+            raw_variable_values=variables,
+            operation_name=self.operation_name,
+            is_awaitable=IS_AWAITABLE,
+            operation_extensions=extensions,
+        )
+        if isinstance(executor, list):  # variables that do not coerce: graphql-core says so
+            return None
+        resolution = Resolution(executor)
+        path = Path(None, self.key, self.root_type.name)
+        try:
+            called = self.resolve(None, path, resolution)
+        except Exception:  # arguments that do not coerce, a read's resolver failing; a mutation's has not started
+            return None
+        if not self.mutation:  # a read: whatever goes wrong, graphql-core answers it again, errors and all
+            with contextlib.suppress(Exception):
+                return await self._complete(await await_maybe(called), path, resolution)
+            return None
+        try:
+            value = await await_maybe(called)
+        except Exception as error:  # the generic path makes it a GraphQL error: so does the replay
+            return await self._replay(Raised(error), context, variables, extensions)
+        try:
+            return await self._complete(value, path, resolution)
+        except Exception:  # Unsupported, or a field graphql-core would answer with an error
+            return await self._replay(Returned(value), context, variables, extensions)
+
+    async def _complete(self, value: Any, path: Path, resolution: Resolution) -> ExecutionResult:
+        try:
+            data = {self.key: self.compiled.complete(value, path, resolution)}
+            await resolution.settle()
+        except BaseException:
+            resolution.abandon()
+            raise
+        return ExecutionResult(data=data, errors=None)
+
+    async def _replay(
+        self, outcome: Outcome, context: Any, variables: dict[str, Any] | None, extensions: dict[str, Any] | None
+    ) -> ExecutionResult:
+        """graphql-core's answer with `outcome` as the root field's, its errors logged and masked as strawberry's."""
+        result: GraphQLExecutionResult = await await_maybe(
+            graphql_execute(
+                self.schema._schema,
+                self.document,
+                context_value=context,
+                variable_values=variables,
+                operation_name=self.operation_name,
+                middleware=MiddlewareManager(Replay(self.key, outcome)),
+                executor_class=self.schema.execution_context_class,
+                is_awaitable=IS_AWAITABLE,
+                operation_extensions=extensions,
+            )
+        )
+        errors = result.errors
+        if errors:
+            self.schema._process_errors(errors)
+            masking = mask_errors()
+            errors = [masking.anonymise_error(e) if masking.should_mask_error(e) else e for e in errors]
+        return ExecutionResult(data=result.data, errors=errors)
+
+
+@dataclass(frozen=True)
+class Returned:
+    value: Any
+
+
+@dataclass(frozen=True)
+class Raised:
+    error: Exception
+
+
+Outcome = Returned | Raised
+
+
+@dataclass(frozen=True)
+class Replay:
+    """graphql-core middleware answering the root field `key` with its recorded outcome instead of resolving it."""
+
+    key: str
+    outcome: Outcome
+
+    def resolve(self, next_: Callable[..., Any], root: Any, info: Any, **arguments: Any) -> Any:
+        if info.path.prev is not None or info.path.key != self.key:
+            return next_(root, info, **arguments)
+        if isinstance(self.outcome, Raised):
+            raise self.outcome.error
+        return self.outcome.value

@@ -1,0 +1,416 @@
+"""Compiled plans answer a mutation exactly as strawberry and graphql-core do, and run its use case once.
+
+Two views of the same schema in this process: one learns plans from what it executes, the other never
+does. The same request goes to both; the planned view's second answer comes from its plan (graphql-core's
+executor not called), the other's from the generic path, and the two must be the same bytes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import uuid
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+import strawberry.schema.schema as strawberry_schema_module
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.routing import Route
+
+import leadcycle.graph.plans as plans_module
+from leadcycle.domain.model_use_cases import ScoringModelUseCases
+from leadcycle.domain.use_cases import LeadUseCases
+from leadcycle.graph.app import LeadcycleGraphQL, utc_now
+from leadcycle.graph.context import Services
+from leadcycle.graph.middleware import RequestId
+from leadcycle.graph.plans import Plans
+from leadcycle.graph.schema import build_schema
+from leadcycle.graph.settings import Settings
+from leadcycle.persistence import queries
+from leadcycle.persistence.unit_of_work import unit_of_work_factory
+from tests.api.operations import PROBLEM, RECORD_ACTIVITY, TRANSITION, unique
+
+CREATE = (
+    "mutation($input: CreateLeadInput!) { createLead(input: $input) { ... on LeadPayload { lead { id version } } } }"
+)
+ALIASED = (
+    "mutation Recorded($input: ActivityInput!) { done: recordActivity(input: $input) { kind: __typename "
+    "... on LeadPayload { it: lead { key: id s: stage v: version t: temperature score } } "
+    "... on Problem { m: message } } }"
+)
+FRAGMENTS = """
+mutation($input: ActivityInput!) { recordActivity(input: $input) { __typename ...Payload ...Trouble } }
+fragment Payload on LeadPayload { lead { ...Whole } }
+fragment Trouble on Problem { message ... on ValidationProblem { field } }
+fragment Whole on Lead {
+  id goingCold scoringModelVersion createdAt updatedAt stageChangedAt
+  availableTransitions { event toStage allowed blockers { guard message } }
+  bant { budget { status note } satisfied budgetAmount targetDate }
+  company { name capital employeeCount } contact { name email isDecisionMaker }
+  scoreBreakdown { rule points reason at }
+}
+"""
+MERGED = (
+    "mutation($input: ActivityInput!) { recordActivity(input: $input) { "
+    "... on LeadPayload { lead { id stage } } ... on LeadPayload { lead { id version __typename } } "
+    "__typename ... on NotFound { message } } }"
+)
+TWO_OPERATIONS = (
+    "mutation First($input: ActivityInput!) { recordActivity(input: $input) { __typename } } "
+    "mutation Second($input: ActivityInput!) { recordActivity(input: $input) { ... on LeadPayload { lead { id } } } }"
+)
+
+
+class Views:
+    """A view that learns plans and one that never does, on the same services, counting what each ran."""
+
+    def __init__(self, engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch) -> None:
+        uow_factory = unit_of_work_factory(engine)
+        self.leads = LeadUseCases(uow_factory, utc_now)
+        scoring = ScoringModelUseCases(uow_factory, utc_now)
+        self.services = Services(engine=engine, leads=self.leads, feed=None, scoring=scoring)  # type: ignore[arg-type]
+        self.plans = Plans()
+        self.planned = self._client(self.plans, learns=True)
+        self.generic = self._client(Plans(), learns=False)
+        self.executions = 0
+        self.replays = 0
+        self.monkeypatch = monkeypatch
+        monkeypatch.setattr(strawberry_schema_module, "execute", self._counting("executions", strawberry_schema_module))
+        monkeypatch.setattr(plans_module, "graphql_execute", self._counting("replays", plans_module, "graphql_execute"))
+
+    def _client(self, plans: Plans, *, learns: bool) -> httpx.AsyncClient:
+        schema = build_schema(Settings(), plans if learns else None)
+        view = LeadcycleGraphQL(schema, plans=plans, subscriber_buffer=16)
+        app = Starlette(routes=[Route("/graphql", view, methods=["GET", "POST"])], middleware=[Middleware(RequestId)])
+        app.state.services = self.services
+        return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
+
+    def _counting(self, counter: str, module: Any, name: str = "execute") -> Callable[..., Any]:
+        real = getattr(module, name)
+
+        def counting(*args: Any, **kwargs: Any) -> Any:
+            setattr(self, counter, getattr(self, counter) + 1)
+            return real(*args, **kwargs)
+
+        return counting
+
+    def count_calls(self, use_case: str, replace: Callable[..., Any] | None = None) -> list[int]:
+        """Count the calls of a use case (optionally answered by `replace` instead); returns the counter."""
+        calls = [0]
+        real = getattr(self.leads, use_case)
+
+        async def counted(*args: Any) -> Any:
+            calls[0] += 1
+            return await (replace or real)(*args)
+
+        self.monkeypatch.setattr(self.leads, use_case, counted)
+        return calls
+
+    def count_statements(self, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+        """Count the statements reading the newest activities of leads (a DataLoader's batch each)."""
+        calls = [0]
+        real = queries.newest_activities
+
+        async def counted(*args: Any) -> Any:
+            calls[0] += 1
+            return await real(*args)
+
+        monkeypatch.setattr(queries, "newest_activities", counted)
+        return calls
+
+    async def both(self, body: dict[str, Any] | bytes) -> tuple[httpx.Response, httpx.Response]:
+        """The planned view's answer, then the generic view's, to the same request."""
+        return await self._post(self.planned, body), await self._post(self.generic, body)
+
+    async def _post(self, client: httpx.AsyncClient, body: dict[str, Any] | bytes) -> httpx.Response:
+        if isinstance(body, bytes):
+            return await client.post("/graphql", content=body, headers={"content-type": "application/json"})
+        return await client.post("/graphql", json=body)
+
+    async def new_lead(self) -> str:
+        payload = {"company": {"name": unique("Company")}, "contact": {"name": unique("Contact")}, "source": "seo"}
+        response = await self._post(self.generic, {"query": CREATE, "variables": {"input": payload}})
+        lead_id: str = response.json()["data"]["createLead"]["lead"]["id"]
+        return lead_id
+
+
+@pytest_asyncio.fixture
+async def views(engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Views]:
+    views = Views(engine, monkeypatch)
+    yield views
+    await views.planned.aclose()
+    await views.generic.aclose()
+
+
+def same(planned: httpx.Response, generic: httpx.Response) -> None:
+    assert (planned.status_code, planned.content) == (generic.status_code, generic.content)
+    assert planned.headers["content-type"] == generic.headers["content-type"]
+
+
+def activity(lead_id: str, query: str = RECORD_ACTIVITY, **fields: Any) -> dict[str, Any]:
+    key = fields.pop("idempotencyKey", uuid.uuid4().hex)
+    return {"query": query, "variables": {"input": {"leadId": lead_id, "idempotencyKey": key, **fields}}}
+
+
+class TestSameAnswers:
+    @pytest.mark.parametrize(
+        "query", [RECORD_ACTIVITY, ALIASED, FRAGMENTS, MERGED], ids=["full", "aliases", "fragments", "merged"]
+    )
+    async def test_a_repeated_mutation_is_answered_by_its_plan_as_graphql_core_answers_it(
+        self, views: Views, query: str
+    ) -> None:
+        lead_id = await views.new_lead()
+        body = activity(lead_id, query, kind="demo_request")  # an idempotency key: a retry changes nothing
+        first = await views._post(views.planned, body)  # the generic path runs it, and the plan is learnt
+        executions = views.executions
+        planned, generic = await views.both(body)
+        assert views.executions == executions + 1  # only the generic view's request reached graphql-core
+        same(planned, generic)
+        same(first, generic)
+        assert "errors" not in planned.json()
+
+    @pytest.mark.parametrize(
+        ("event", "fields", "problem"),
+        [
+            ("QUALIFY", {}, "TransitionRejected"),
+            ("RECYCLE", {"reason": "x" * 2001}, "ValidationProblem"),
+            ("WARM", {"expectedVersion": 99}, "VersionConflict"),
+        ],
+    )
+    async def test_problems_are_answered_alike(
+        self, views: Views, event: str, fields: dict[str, Any], problem: str
+    ) -> None:
+        lead_id = await views.new_lead()
+        body = {"query": TRANSITION, "variables": {"input": {"leadId": lead_id, "event": event, **fields}}}
+        await views._post(views.planned, body)
+        planned, generic = await views.both(body)
+        same(planned, generic)
+        assert planned.json()["data"]["transitionLead"]["__typename"] == problem
+
+    async def test_a_lead_that_does_not_exist(self, views: Views) -> None:
+        body = {"query": f"mutation($input: ActivityInput!) {{ recordActivity(input: $input) {{ {PROBLEM} }} }}"}
+        body["variables"] = {"input": {"leadId": str(uuid.uuid4()), "kind": "email_open"}}
+        await views._post(views.planned, body)
+        executions = views.executions
+        planned, generic = await views.both(body)
+        assert views.executions == executions + 1
+        same(planned, generic)
+        assert planned.json()["data"]["recordActivity"]["__typename"] == "NotFound"
+
+    @pytest.mark.parametrize("name", ["First", "Second", None])
+    async def test_each_operation_of_a_document_by_its_name(self, views: Views, name: str | None) -> None:
+        lead_id = await views.new_lead()
+        body = {**activity(lead_id, TWO_OPERATIONS, kind="email_open"), "operationName": name}
+        await views._post(views.planned, body)
+        planned, generic = await views.both(body)
+        same(planned, generic)
+
+
+class TestOnlyBeforeOrOnce:
+    async def test_variables_that_do_not_coerce_go_to_graphql_core_and_nothing_runs(self, views: Views) -> None:
+        lead_id = await views.new_lead()
+        await views._post(views.planned, activity(lead_id, kind="email_open"))
+        calls = views.count_calls("record_activity")
+        executions = views.executions
+        for wrong in ({"leadId": lead_id}, {"leadId": lead_id, "kind": 5}, {"leadId": lead_id, "kind": "x", "y": 1}):
+            planned, generic = await views.both({"query": RECORD_ACTIVITY, "variables": {"input": wrong}})
+            same(planned, generic)
+            assert planned.json()["errors"]
+        assert views.executions == executions + 6  # both views' requests reached graphql-core's checks
+        assert calls == [0]
+
+    async def test_an_unexpected_error_is_masked_and_logged_and_the_use_case_runs_once(
+        self, views: Views, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        lead_id = await views.new_lead()
+        body = activity(lead_id, kind="email_open")
+        await views._post(views.planned, body)
+
+        async def fail(*_args: Any) -> Any:
+            raise RuntimeError("the database went away")
+
+        calls = views.count_calls("record_activity", fail)
+        with caplog.at_level(logging.ERROR):
+            planned, generic = await views.both(body)
+        same(planned, generic)
+        assert planned.json()["errors"][0]["message"] == "Unexpected error; it was logged."
+        assert planned.json()["errors"][0]["path"] == ["recordActivity"]
+        assert planned.headers["x-request-id"]
+        assert calls == [2]  # once per view
+        logged = [r for r in caplog.records if r.getMessage() == "unexpected error at recordActivity"]
+        assert len(logged) == 2
+        assert all(r.exc_info and "the database went away" in str(r.exc_info[1]) for r in logged)
+
+    async def test_a_result_compiled_completion_refuses_is_replayed_through_graphql_core_not_run_again(
+        self, views: Views
+    ) -> None:
+        lead_id = await views.new_lead()
+        body = activity(lead_id, kind="email_open")
+        await views._post(views.planned, body)
+        real = views.leads.record_activity
+
+        async def without_source(*args: Any) -> Any:  # a null where the schema promises a value
+            return dataclasses.replace(await real(*args), source=None)
+
+        calls = views.count_calls("record_activity", without_source)
+        replays = views.replays
+        planned, generic = await views.both(body)
+        same(planned, generic)
+        assert planned.json()["errors"][0]["path"] == ["recordActivity", "lead", "source"]
+        assert views.replays == replays + 1
+        assert calls == [2]
+
+
+class TestRequests:
+    @pytest.mark.parametrize(
+        "body",
+        [
+            b'{"query": "mutation($input: ActivityInput!) {',
+            b"[]",
+            b'{"query": 5}',
+            b'{"query": "{ __typename }", "variables": []}',
+            b'{"query": "{ __typename }", "extensions": "x"}',
+            b'{"query": "{ __typename }", "operationName": 5}',
+            b'{"query": "mutation { __typename }", "operationName": "Unknown"}',
+            b"\xef\xbb\xbf" + b'{"query": "{ __typename }"}',
+            b'{"query": "{ __typename }", "variables": {"n": NaN}}',
+        ],
+    )
+    async def test_unusual_bodies_are_answered_by_strawberry(self, views: Views, body: bytes) -> None:
+        planned, generic = await views.both(body)
+        same(planned, generic)
+
+    async def test_a_planned_document_in_an_unusual_body_is_answered_by_strawberry(self, views: Views) -> None:
+        lead_id = await views.new_lead()
+        body = activity(lead_id, kind="email_open")
+        await views._post(views.planned, body)
+        executions = views.executions
+        for variables in ('"variables": 5', '"variables": {"input": {"leadId": "x", "kind": "a", "n": 1e999}}'):
+            raw = f'{{"query": {RECORD_ACTIVITY!r}, {variables}}}'.replace("'", '"').encode()
+            planned, generic = await views.both(raw)
+            same(planned, generic)
+        assert views.executions >= executions + 2
+
+    async def test_a_document_the_protections_refuse_is_refused_every_time_and_never_planned(
+        self, views: Views
+    ) -> None:
+        many = " ".join(f"a{n}: __typename" for n in range(Settings().max_aliases + 1))
+        lead_id = await views.new_lead()
+        body = {"query": f"mutation($input: ActivityInput!) {{ recordActivity(input: $input) {{ {many} }} }}"}
+        body["variables"] = {"input": {"leadId": lead_id, "kind": "email_open"}}
+        calls = views.count_calls("record_activity")
+        for _ in range(2):
+            planned, generic = await views.both(body)
+            same(planned, generic)
+            assert planned.json()["errors"]
+        assert calls == [0]
+        assert views.plans.get(body["query"], None) is None
+
+    async def test_a_mutation_over_get_is_still_refused(self, views: Views) -> None:
+        lead_id = await views.new_lead()
+        body = activity(lead_id, kind="email_open")
+        await views._post(views.planned, body)
+        params = {"query": RECORD_ACTIVITY}
+        planned = await views.planned.get("/graphql", params=params)
+        generic = await views.generic.get("/graphql", params=params)
+        same(planned, generic)
+        assert planned.status_code == 400
+
+
+LEAD_WITH_CHILDREN = """
+query Lead($id: ID!, $n: Int) {
+  lead(id: $id) {
+    id stage company { name } contact { name email }
+    recent: activities(first: $n) { id kind occurredAt properties points }
+    activities { kind }
+    timeline { at kind actor summary data }
+    ...Versions
+  }
+}
+fragment Versions on Lead { version scoringModelVersion goingCold }
+"""
+PAGE_WITH_ACTIVITIES = """
+query Page($first: Int) {
+  leads(first: $first, orderBy: {field: CREATED_AT, direction: DESC}) {
+    totalCount
+    edges { cursor node { id score availableTransitions { event allowed } activities(first: 5) { id kind points } } }
+    pageInfo { endCursor hasNextPage }
+  }
+}
+"""
+
+
+class TestQueries:
+    async def planned_and_generic(self, views: Views, body: dict[str, Any]) -> tuple[httpx.Response, httpx.Response]:
+        """The planned view's answer from its plan (learnt on a first request), and the generic view's."""
+        await views._post(views.planned, body)
+        executions = views.executions
+        planned, generic = await views.both(body)
+        assert views.executions == executions + 1  # only the generic view's request reached graphql-core
+        return planned, generic
+
+    async def test_a_lead_with_its_activities_and_timeline(self, views: Views) -> None:
+        lead_id = await views.new_lead()
+        for kind in ("email_open", "demo_request", "web_visit"):
+            await views._post(views.generic, activity(lead_id, kind=kind, properties={"page": kind, "n": 2**70}))
+        body = {"query": LEAD_WITH_CHILDREN, "variables": {"id": lead_id, "n": 2}}
+        planned, generic = await self.planned_and_generic(views, body)
+        same(planned, generic)
+        lead = planned.json()["data"]["lead"]
+        assert len(lead["recent"]) == 2
+        assert len(lead["timeline"]) >= 4
+
+    async def test_a_lead_that_does_not_exist_is_null(self, views: Views) -> None:
+        body = {"query": LEAD_WITH_CHILDREN, "variables": {"id": str(uuid.uuid4())}}
+        planned, generic = await self.planned_and_generic(views, body)
+        same(planned, generic)
+        assert planned.json() == {"data": {"lead": None}}
+
+    async def test_a_page_loads_the_activities_of_all_its_leads_in_one_statement(
+        self, views: Views, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        for _ in range(3):
+            await views._post(views.generic, activity(await views.new_lead(), kind="webinar_attended"))
+        body = {"query": PAGE_WITH_ACTIVITIES, "variables": {"first": 3}}
+        await views._post(views.planned, body)
+        statements = views.count_statements(monkeypatch)
+        planned, generic = await views.both(body)
+        same(planned, generic)
+        assert statements == [2]  # one per view: the loader batched the page's leads under both
+        assert len(planned.json()["data"]["leads"]["edges"]) == 3
+
+    async def test_a_read_that_ends_in_an_error_is_answered_by_graphql_core(self, views: Views) -> None:
+        lead_id = await views.new_lead()
+        body = {"query": LEAD_WITH_CHILDREN, "variables": {"id": lead_id, "n": 2}}
+        await views._post(views.planned, body)
+        executions = views.executions
+        planned, generic = await views.both({**body, "variables": {"id": lead_id, "n": 500}})
+        assert views.executions == executions + 2  # the plan gave up: graphql-core answered both
+        same(planned, generic)
+        assert planned.json()["errors"][0]["message"] == "first must be between 0 and 200"
+
+
+class TestContentTypes:
+    @pytest.mark.parametrize(
+        ("content_type", "planned"),
+        [("application/json; charset=utf-8", True), ("Application/JSON", False), ("text/plain", False)],
+    )
+    async def test_the_content_type_is_read_as_strawberry_reads_it(
+        self, views: Views, content_type: str, planned: bool
+    ) -> None:
+        lead_id = await views.new_lead()
+        body = activity(lead_id, kind="email_open")
+        await views._post(views.planned, body)
+        executions = views.executions
+        raw, headers = json.dumps(body).encode(), {"content-type": content_type}
+        answers = [
+            await client.post("/graphql", content=raw, headers=headers) for client in (views.planned, views.generic)
+        ]
+        same(*answers)
+        assert views.executions == executions + (1 if planned else 0)
