@@ -80,7 +80,7 @@ def _behaviour_change(
     model: ScoringModel, activities: Sequence[Activity], now: datetime, attribute_points: int
 ) -> datetime | None:
     """The first change of temperature by fading and windows, attribute points held at `attribute_points`."""
-    if model.half_life_days is None and not any(rule.window for rule in model.activity_rules):
+    if not model.behaviour_changes_with_time:
         return None  # behaviour does not depend on time (version 1): nothing to walk
     walk = _Walk(model, activities, now, attribute_points)
     return walk.first_change(now)

@@ -220,6 +220,11 @@ class ScoringModel:
             by_kind.setdefault(rule.kind, []).append((position, rule))
         return {kind: tuple(rules) for kind, rules in by_kind.items()}
 
+    @functools.cached_property
+    def behaviour_changes_with_time(self) -> bool:
+        """Whether behaviour points change as time passes: they fade, or a rule counts within a window."""
+        return self.half_life_days is not None or any(rule.window for rule in self.activity_rules)
+
     def activity_rules_of(self, kind: str) -> tuple[tuple[int, ActivityRule], ...]:
         """The activity rules about `kind`, each with its position among `activity_rules` (indexed once per model)."""
         return self._activity_rules_by_kind.get(kind, ())

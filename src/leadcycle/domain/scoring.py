@@ -10,6 +10,7 @@ activities of the current nurture cycle only. Rounding is described in docs/sema
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,6 +22,7 @@ from leadcycle.domain.rules import ActivityRule, AttributeRule, Condition, Op, S
 from leadcycle.domain.stages import Temperature
 
 SECONDS_PER_DAY = 86_400
+_OCCURRED_AT = operator.attrgetter("occurred_at")
 
 
 def _activity(kind: str, points: int, *, immediate_hot: bool = False, **when: str) -> ActivityRule:
@@ -144,7 +146,7 @@ def _behaviour_line(
     reason += f" at {rule.points:+d}"
     reason += f", faded to {round_points(total):+d} (half-life {half_life_days} days)" if half_life_days else ""
     reason += f", capped at {points:+d}" if kept != total else ""
-    at = max(a.occurred_at for a in counted)
+    at = max(map(_OCCURRED_AT, counted))
     return ScoreContribution(rule.name, points, reason, at, count=len(counted), behaviour=True)
 
 
