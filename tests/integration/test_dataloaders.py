@@ -161,8 +161,10 @@ async def own_engine(server_url: str) -> AsyncIterator[AsyncEngine]:
             await engine.dispose()
 
 
-async def endpoints_with_deliveries(engine: AsyncEngine, count: int, deliveries: int) -> None:
-    """`count` more endpoints, each with `deliveries` PENDING deliveries of one lead's changes."""
+async def endpoints_with_deliveries(
+    engine: AsyncEngine, count: int, deliveries: int, status: DeliveryStatus = DeliveryStatus.PENDING
+) -> None:
+    """`count` more endpoints, each with `deliveries` deliveries in `status`."""
     for _ in range(count):
         endpoint = await webhooks.register(engine, new_endpoint("http://127.0.0.1:9/hook", (), (), "s" * 16), "test")
         rows = [
@@ -174,7 +176,7 @@ async def endpoints_with_deliveries(engine: AsyncEngine, count: int, deliveries:
                 "change_id": change,
                 "kind": ChangeKind.ACTIVITY.value,
                 "body": "{}",
-                "status": DeliveryStatus.PENDING.value,
+                "status": status.value,
                 "attempts": 0,
                 "next_attempt_at": utc_now(),
                 "created_at": utc_now(),
@@ -185,14 +187,18 @@ async def endpoints_with_deliveries(engine: AsyncEngine, count: int, deliveries:
             await connection.execute(insert(webhook_deliveries), rows)
 
 
-async def read_endpoints(schema: strawberry.Schema, engine: AsyncEngine) -> tuple[list[dict[str, Any]], list[str]]:
-    """The endpoints with their deliveries, and the statements they took (a fresh context, as for each request)."""
+def fresh_context(engine: AsyncEngine) -> Context:
+    """A context as each request gets one."""
     use_cases = LeadUseCases(unit_of_work_factory(engine), utc_now)
     scoring = ScoringModelUseCases(unit_of_work_factory(engine), utc_now)
     services = Services(engine=engine, leads=use_cases, feed=None, scoring=scoring)  # type: ignore[arg-type]
-    context = Context(request=None, response=None, services=services, actor="test")  # type: ignore[arg-type]
+    return Context(request=None, response=None, services=services, actor="test")  # type: ignore[arg-type]
+
+
+async def read_endpoints(schema: strawberry.Schema, engine: AsyncEngine) -> tuple[list[dict[str, Any]], list[str]]:
+    """The endpoints with their deliveries, and the statements they took."""
     with statements_sent(engine) as sent:
-        result = await schema.execute(ENDPOINTS, context_value=context)
+        result = await schema.execute(ENDPOINTS, context_value=fresh_context(engine))
     assert result.errors is None, result.errors
     assert result.data is not None
     return result.data["webhookEndpoints"], sent
@@ -216,3 +222,24 @@ class TestWebhookEndpointsCost:
             assert (len(page["nodes"]), page["hasNextPage"], len(pending)) == (
                 (3, False, 2) if endpoint["id"] in {e["id"] for e in few} else (10, True, 2)
             )
+
+    async def test_a_mutation_request_sees_the_deliveries_its_earlier_mutations_changed(
+        self, schema: strawberry.Schema, own_engine: AsyncEngine
+    ) -> None:
+        await endpoints_with_deliveries(own_engine, 1, deliveries=2, status=DeliveryStatus.DEAD)
+        [endpoint] = await webhooks.endpoints(own_engine)
+        dead = "endpoint { deliveries(status: DEAD) { nodes { id } } }"
+        mutation = f"""mutation($id: ID!) {{
+          before: pauseWebhookEndpoint(id: $id) {{ ... on WebhookEndpointPayload {{ {dead} }} }}
+          retryDeadWebhookDeliveries(endpointId: $id) {{ ... on RetriedWebhookDeliveries {{ count }} }}
+          after: resumeWebhookEndpoint(id: $id) {{ ... on WebhookEndpointPayload {{ {dead} }} }}
+        }}"""
+
+        result = await schema.execute(
+            mutation, variable_values={"id": str(endpoint.id)}, context_value=fresh_context(own_engine)
+        )
+
+        assert result.errors is None, result.errors
+        assert result.data is not None
+        dead_before, dead_after = (result.data[name]["endpoint"]["deliveries"]["nodes"] for name in ("before", "after"))
+        assert (len(dead_before), result.data["retryDeadWebhookDeliveries"]["count"], dead_after) == (2, 2, [])

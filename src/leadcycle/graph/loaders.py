@@ -28,8 +28,12 @@ Key = tuple[UUID, int]  # (lead id, how many of the newest)
 Fetch = Callable[[AsyncEngine, Sequence[UUID], A], Awaitable[dict[UUID, list[T]]]]
 
 
-def _children(engine: AsyncEngine, fetch: Fetch[A, T]) -> DataLoader[tuple[UUID, A], list[T]]:
-    """Keys (parent id, argument): one fetch per distinct argument for all the parents asking it."""
+def _children(engine: AsyncEngine, fetch: Fetch[A, T], *, cache: bool = True) -> DataLoader[tuple[UUID, A], list[T]]:
+    """Keys (parent id, argument): one fetch per distinct argument for all the parents asking it.
+
+    Without `cache`, loads still share a batch but each batch reads afresh, for children that the
+    mutations of the same request may change.
+    """
 
     async def load(keys: Sequence[tuple[UUID, A]]) -> list[list[T]]:
         by_argument: dict[A, list[UUID]] = defaultdict(list)
@@ -38,7 +42,7 @@ def _children(engine: AsyncEngine, fetch: Fetch[A, T]) -> DataLoader[tuple[UUID,
         found = {argument: await fetch(engine, ids, argument) for argument, ids in by_argument.items()}
         return [found[argument].get(parent_id, []) for parent_id, argument in keys]
 
-    return DataLoader(load_fn=load)
+    return DataLoader(load_fn=load, cache=cache)
 
 
 def _rescorings(scoring: ScoringModelUseCases) -> DataLoader[int, RescoringRun | None]:
@@ -55,7 +59,8 @@ class Loaders:
     def __init__(self, engine: AsyncEngine, scoring: ScoringModelUseCases) -> None:
         self.activities: DataLoader[Key, list[Activity]] = _children(engine, queries.newest_activities)
         self.timeline: DataLoader[Key, list[HistoryEntry]] = _children(engine, queries.newest_history)
+        # Retrying and deleting change deliveries: a mutation request listing them twice sees each change.
         self.deliveries: DataLoader[tuple[UUID, DeliveryRange], list[Delivery]] = _children(
-            engine, webhooks.deliveries_of
+            engine, webhooks.deliveries_of, cache=False
         )
         self.rescoring = _rescorings(scoring)
