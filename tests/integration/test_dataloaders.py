@@ -1,5 +1,6 @@
 """A page of leads with their activities, timeline and available transitions costs the same number of
 SQL statements whatever its size: child lists are loaded in one batch per list, never once per lead.
+So do the webhook endpoints with their deliveries.
 
 Runs the app's schema in-process on the test database and counts the statements the engine sends.
 """
@@ -8,24 +9,30 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+import pytest_asyncio
 import strawberry
-from sqlalchemy import event
+from sqlalchemy import event, insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from leadcycle.domain.commands import CreateLead, RecordActivity
 from leadcycle.domain.model import Company, Contact
 from leadcycle.domain.model_use_cases import ScoringModelUseCases
-from leadcycle.domain.stages import LeadEvent
+from leadcycle.domain.stages import ChangeKind, LeadEvent
 from leadcycle.domain.use_cases import LeadUseCases
+from leadcycle.domain.webhooks import DeliveryStatus, new_endpoint
 from leadcycle.graph.context import Context, Services
 from leadcycle.graph.schema import build_schema
 from leadcycle.graph.settings import Settings
+from leadcycle.persistence import webhooks
+from leadcycle.persistence.database import create_engine
+from leadcycle.persistence.tables import webhook_deliveries
 from leadcycle.persistence.unit_of_work import unit_of_work_factory
+from tests.servers import fresh_database
 
 PAGE = """
 query($sources: [String!]) {
@@ -130,3 +137,109 @@ class TestLeadPageCost:
         assert sum("FROM activities" in statement for statement in sent) == 1, sent
         assert sum("FROM lead_history" in statement for statement in sent) == 1, sent
         assert len(sent) <= 4, sent  # the page, its count, activities, timeline
+
+
+ENDPOINTS = """
+{
+  webhookEndpoints {
+    id
+    deliveries(first: 10) { nodes { endpointId kind } hasNextPage }
+    pending: deliveries(status: PENDING, first: 2) { nodes { endpointId status } }
+  }
+}
+"""
+
+
+@pytest_asyncio.fixture
+async def own_engine(server_url: str) -> AsyncIterator[AsyncEngine]:
+    """A database of its own: `webhookEndpoints` lists every endpoint there is."""
+    async with fresh_database(server_url) as url:
+        engine = create_engine(url)
+        try:
+            yield engine
+        finally:
+            await engine.dispose()
+
+
+async def endpoints_with_deliveries(
+    engine: AsyncEngine, count: int, deliveries: int, status: DeliveryStatus = DeliveryStatus.PENDING
+) -> None:
+    """`count` more endpoints, each with `deliveries` deliveries in `status`."""
+    for _ in range(count):
+        endpoint = await webhooks.register(engine, new_endpoint("http://127.0.0.1:9/hook", (), (), "s" * 16), "test")
+        rows = [
+            {
+                "id": uuid.uuid4(),
+                "endpoint_id": endpoint.id,
+                "lead_id": uuid.uuid4(),
+                "change_xid": 1,
+                "change_id": change,
+                "kind": ChangeKind.ACTIVITY.value,
+                "body": "{}",
+                "status": status.value,
+                "attempts": 0,
+                "next_attempt_at": utc_now(),
+                "created_at": utc_now(),
+            }
+            for change in range(deliveries)
+        ]
+        async with engine.begin() as connection:
+            await connection.execute(insert(webhook_deliveries), rows)
+
+
+def fresh_context(engine: AsyncEngine) -> Context:
+    """A context as each request gets one."""
+    use_cases = LeadUseCases(unit_of_work_factory(engine), utc_now)
+    scoring = ScoringModelUseCases(unit_of_work_factory(engine), utc_now)
+    services = Services(engine=engine, leads=use_cases, feed=None, scoring=scoring)  # type: ignore[arg-type]
+    return Context(request=None, response=None, services=services, actor="test")  # type: ignore[arg-type]
+
+
+async def read_endpoints(schema: strawberry.Schema, engine: AsyncEngine) -> tuple[list[dict[str, Any]], list[str]]:
+    """The endpoints with their deliveries, and the statements they took."""
+    with statements_sent(engine) as sent:
+        result = await schema.execute(ENDPOINTS, context_value=fresh_context(engine))
+    assert result.errors is None, result.errors
+    assert result.data is not None
+    return result.data["webhookEndpoints"], sent
+
+
+class TestWebhookEndpointsCost:
+    async def test_the_deliveries_of_every_endpoint_cost_one_statement_per_page_asked(
+        self, schema: strawberry.Schema, own_engine: AsyncEngine
+    ) -> None:
+        await endpoints_with_deliveries(own_engine, 2, deliveries=3)
+        few, few_sent = await read_endpoints(schema, own_engine)
+        await endpoints_with_deliveries(own_engine, 6, deliveries=12)
+
+        many, many_sent = await read_endpoints(schema, own_engine)
+
+        assert (len(few), len(many)) == (2, 8)
+        assert len(many_sent) == len(few_sent) == 3, many_sent  # the endpoints, then one statement per page
+        for endpoint in many:
+            page, pending = endpoint["deliveries"], endpoint["pending"]["nodes"]
+            assert {node["endpointId"] for node in page["nodes"] + pending} == {endpoint["id"]}
+            assert (len(page["nodes"]), page["hasNextPage"], len(pending)) == (
+                (3, False, 2) if endpoint["id"] in {e["id"] for e in few} else (10, True, 2)
+            )
+
+    async def test_a_mutation_request_sees_the_deliveries_its_earlier_mutations_changed(
+        self, schema: strawberry.Schema, own_engine: AsyncEngine
+    ) -> None:
+        await endpoints_with_deliveries(own_engine, 1, deliveries=2, status=DeliveryStatus.DEAD)
+        [endpoint] = await webhooks.endpoints(own_engine)
+        dead = "endpoint { deliveries(status: DEAD) { nodes { id } } }"
+        mutation = f"""mutation($id: ID!) {{
+          before: pauseWebhookEndpoint(id: $id) {{ ... on WebhookEndpointPayload {{ {dead} }} }}
+          retryDeadWebhookDeliveries(endpointId: $id) {{ ... on RetriedWebhookDeliveries {{ count }} }}
+          after: resumeWebhookEndpoint(id: $id) {{ ... on WebhookEndpointPayload {{ {dead} }} }}
+        }}"""
+
+        result = await schema.execute(
+            mutation, variable_values={"id": str(endpoint.id)}, context_value=fresh_context(own_engine)
+        )
+
+        assert result.errors is None, result.errors
+        assert result.data is not None
+        dead_before, dead_after = (result.data[name]["endpoint"]["deliveries"]["nodes"] for name in ("before", "after"))
+        assert (len(dead_before), result.data["retryDeadWebhookDeliveries"]["count"], dead_after) == (2, 2, [])

@@ -28,6 +28,7 @@ from leadcycle.persistence.unit_of_work import unit_of_work_factory
 from leadcycle.persistence.webhook_addresses import ALLOW_SETTING
 from leadcycle.persistence.webhook_delivery import Outcome, Worker, WorkerOptions, claim, record
 from leadcycle.persistence.webhook_dispatch import dispatch_batch
+from leadcycle.persistence.webhooks import DeliveryRange
 from tests.servers import fresh_database
 from tests.webhook_receiver import Received, Receiver, receiving
 
@@ -79,7 +80,7 @@ class Hooks:
         return row.xid, row.change_id
 
     async def statuses(self, endpoint: Endpoint) -> list[DeliveryStatus]:
-        found = await webhooks.deliveries(self.engine, endpoint.id, None, None, 1000)
+        found = await webhooks.deliveries(self.engine, endpoint.id, DeliveryRange(None, None, 1000))
         return [delivery.status for delivery in found]
 
     async def run_worker(
@@ -150,7 +151,7 @@ class TestDispatch:
         later = await hooks.lead_with_changes(1)
 
         assert await hooks.dispatch_all() == 1
-        [delivery] = await webhooks.deliveries(hooks.engine, endpoint.id, None, None, 10)
+        [delivery] = await webhooks.deliveries(hooks.engine, endpoint.id, DeliveryRange(None, None, 10))
         assert delivery.lead_id == later != earlier
 
     async def test_concurrent_dispatchers_dispatch_each_change_once(self, hooks: Hooks) -> None:
@@ -272,7 +273,7 @@ class TestDeadLetter:
             await hooks.run_worker(until=lambda: len(receiver.received) >= FAST.max_attempts + 1)
 
         assert versions(receiver.received, lead_id) == [1, 1, 1, 2]
-        [newest, dead] = await webhooks.deliveries(hooks.engine, endpoint.id, None, None, 10)
+        [newest, dead] = await webhooks.deliveries(hooks.engine, endpoint.id, DeliveryRange(None, None, 10))
         assert (dead.status, dead.attempts, dead.last_status_code) == (DeliveryStatus.DEAD, 3, 500)
         assert dead.last_error is not None
         assert dead.last_error.startswith("HTTP 500")
@@ -288,7 +289,7 @@ class TestDeadLetter:
 
         await hooks.run_worker(until=dead)
 
-        [delivery] = await webhooks.deliveries(hooks.engine, endpoint.id, None, None, 10)
+        [delivery] = await webhooks.deliveries(hooks.engine, endpoint.id, DeliveryRange(None, None, 10))
         assert delivery.last_status_code is None
         assert delivery.last_error is not None
         assert "Connect" in delivery.last_error
@@ -304,7 +305,7 @@ class TestDeadLetter:
 
             await hooks.run_worker(until=dead, allow_private=False)
 
-        [delivery] = await webhooks.deliveries(hooks.engine, endpoint.id, None, None, 10)
+        [delivery] = await webhooks.deliveries(hooks.engine, endpoint.id, DeliveryRange(None, None, 10))
         assert receiver.received == []
         assert (delivery.attempts, delivery.last_status_code) == (FAST.max_attempts, None)
         assert delivery.last_error is not None
@@ -322,7 +323,7 @@ class TestDeadLetter:
 
             await hooks.run_worker(until=failed, answer_within=0.2)
 
-        [delivery] = await webhooks.deliveries(hooks.engine, endpoint.id, None, None, 10)
+        [delivery] = await webhooks.deliveries(hooks.engine, endpoint.id, DeliveryRange(None, None, 10))
         assert (delivery.last_error, delivery.last_status_code, delivery.attempts) == ("TimeoutError", None, 3)
 
     async def test_the_log_shows_the_start_of_an_error_answer(self, hooks: Hooks) -> None:
@@ -332,7 +333,7 @@ class TestDeadLetter:
             await hooks.dispatch_all()
             await hooks.run_worker(until=lambda: len(receiver.received) == FAST.max_attempts)
 
-        [delivery] = await webhooks.deliveries(hooks.engine, endpoint.id, None, None, 10)
+        [delivery] = await webhooks.deliveries(hooks.engine, endpoint.id, DeliveryRange(None, None, 10))
         assert delivery.last_error == "HTTP 422: refused"
 
 
@@ -344,7 +345,7 @@ class TestRetryByHand:
             await hooks.lead_with_changes(1)
             await hooks.dispatch_all()
             await hooks.run_worker(until=lambda: len(receiver.received) >= FAST.max_attempts)
-            [dead] = await webhooks.deliveries(hooks.engine, endpoint.id, None, None, 10)
+            [dead] = await webhooks.deliveries(hooks.engine, endpoint.id, DeliveryRange(None, None, 10))
             answers["status"] = 200
 
             retried = await webhooks.retry(hooks.engine, dead.id)
@@ -360,7 +361,7 @@ class TestRetryByHand:
         endpoint = await hooks.endpoint("http://127.0.0.1:9/hook")
         await hooks.lead_with_changes(1)
         await hooks.dispatch_all()
-        [pending] = await webhooks.deliveries(hooks.engine, endpoint.id, None, None, 10)
+        [pending] = await webhooks.deliveries(hooks.engine, endpoint.id, DeliveryRange(None, None, 10))
 
         with pytest.raises(webhooks.DeliveryUnfinished):
             await webhooks.retry(hooks.engine, pending.id)

@@ -110,6 +110,16 @@ class TestCalendarConditions:
         assert evaluate(decaying, lead, lead.cycle_activities, review - timedelta(seconds=1)).score == 20
         assert evaluate(decaying, lead, lead.cycle_activities, review).score == 19
 
+    def test_the_evaluation_a_rescore_hands_over_leads_to_the_same_review(self) -> None:
+        decaying = replace(DEFAULT_SCORING_MODEL, half_life_days=30)
+        lead = self.lead_with_target(date(2026, 6, 12), [("webinar_attended", 0)] * 3, Company("Example KK"))
+        at_now = rescore(lead, decaying, NOW)
+
+        handed_over = next_review(decaying, lead, lead.cycle_activities, NOW, at_now)
+
+        assert handed_over == next_review(decaying, lead, lead.cycle_activities, NOW)
+        assert handed_over == NOW + timedelta(seconds=math.ceil(30 * 86_400 * math.log2(30 / 9.5)))
+
 
 class TestRefreshAtTheReview:
     def test_a_warm_lead_cools_with_a_system_cool_event(self) -> None:

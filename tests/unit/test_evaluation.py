@@ -4,12 +4,13 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from leadcycle.domain.model import Activity, Bant, BantCriterion, Company, Contact, Lead
 from leadcycle.domain.rules_json import parse_model
-from leadcycle.domain.scoring import evaluate, rescore, score_activity
+from leadcycle.domain.scoring import evaluate, rescore, round_points, score_activity
 from leadcycle.domain.stages import BantStatus, Temperature
 
 NOW = datetime(2025, 6, 2, 10, 30, tzinfo=UTC)
@@ -133,6 +134,13 @@ class TestDecay:
             "activity.unsubscribe": -3,  # -2.5
         }
 
+    @pytest.mark.parametrize(
+        ("value", "points"),
+        [(2.5, 3), (-2.5, -3), (2.4999, 2), (-0.5, -1), (3.0, 3), (-4.0, -4), (15, 15), (0.0, 0)],
+    )
+    def test_points_are_the_nearest_whole_number_halves_away_from_zero(self, value: float, points: int) -> None:
+        assert round_points(value) == points
+
     def test_reason_says_how_far_points_faded(self) -> None:
         result = evaluate(model(self.RULE, half_life=10), a_lead(), [activity("webinar_attended", 10)], NOW)
 
@@ -231,11 +239,24 @@ class TestProperties:
         first = evaluate(PROPERTY_MODEL, a_lead(), recorded, NOW)
         second = evaluate(PROPERTY_MODEL, a_lead(), shuffled, NOW)
 
-        assert (first.score, set(first.breakdown), first.hot_signal) == (
+        assert (first.score, first.breakdown, first.hot_signal) == (
             second.score,
-            set(second.breakdown),
+            second.breakdown,
             second.hot_signal,
         )
+
+    @given(activities, st.randoms(use_true_random=False))
+    def test_behaviour_lines_follow_the_models_rule_order_whatever_the_arrival_order(
+        self, recorded: list[Activity], rng: Any
+    ) -> None:
+        shuffled = list(recorded)
+        rng.shuffle(shuffled)
+        order = [rule.name for rule in PROPERTY_MODEL.activity_rules]
+
+        result = evaluate(PROPERTY_MODEL, a_lead(), shuffled, NOW)
+
+        named = [line.rule for line in result.breakdown if line.behaviour]
+        assert named == sorted(named, key=order.index)
 
     @given(activities)
     def test_the_breakdown_sums_to_the_score(self, recorded: list[Activity]) -> None:

@@ -116,6 +116,20 @@ class TestActivityPoints:
 
         assert (activity.cycle, activity.properties, activity.occurred_at) == (3, {"url": "/pricing"}, NOW)
 
+    def test_the_hot_signal_names_the_first_immediate_hot_rule_of_the_model_whatever_came_first(self) -> None:
+        lead = a_lead()
+
+        record(lead, "consultation_request")
+        record(lead, "demo_request")
+        record(lead, "quote_request")
+
+        assert lead.hot_signal == "activity.quote_request"
+        assert [c.rule for c in lead.breakdown] == [
+            "activity.quote_request",
+            "activity.demo_request",
+            "activity.consultation_request",
+        ]
+
 
 class TestAttributePoints:
     def test_decision_maker_adds_10(self) -> None:

@@ -33,6 +33,8 @@ from leadcycle.domain.model import Activity, Lead
 from leadcycle.domain.rules import LEAD_FIELDS, ActivityRule, Condition, FieldType, ScoringModel
 from leadcycle.domain.scoring import (
     SECONDS_PER_DAY,
+    Evaluation,
+    by_kind,
     capped,
     counted_activities,
     evaluate,
@@ -50,24 +52,37 @@ NEAR = 1e-3  # seconds: a crossing this close after a whole second is checked ag
 STRUCTURAL = -1  # the round of a structural event: it applies whatever happened before it
 
 
-def next_review(model: ScoringModel, lead: Lead, activities: Sequence[Activity], now: datetime) -> datetime | None:
-    """The first moment after `now` the lead's temperature would change by time alone, or None if never."""
-    flip = _next_calendar_flip(model, lead, now)
-    change = _behaviour_change(model, lead, activities, now)
-    if flip is None or (change is not None and change < flip):
-        return change
-    if _temperature_at(model, lead, activities, flip) != _temperature_at(model, lead, activities, now):
-        return flip
-    return next_review(model, lead, activities, flip)  # each condition flips once: the recursion is short
+def next_review(
+    model: ScoringModel,
+    lead: Lead,
+    activities: Sequence[Activity],
+    now: datetime,
+    at_now: Evaluation | None = None,
+) -> datetime | None:
+    """The first moment after `now` the lead's temperature would change by time alone, or None if never.
+
+    `at_now` is `evaluate(model, lead, activities, now)` when the caller has it already (a rescore).
+    """
+    evaluation = at_now or evaluate(model, lead, activities, now)
+    current = _temperature_of(evaluation, model)
+    while True:  # each condition flips once: few rounds
+        flip = _next_calendar_flip(model, lead, now)
+        change = _behaviour_change(model, activities, now, evaluation.attribute_points)
+        if flip is None or (change is not None and change < flip):
+            return change
+        evaluation = evaluate(model, lead, activities, flip)
+        if _temperature_of(evaluation, model) != current:
+            return flip
+        now = flip
 
 
 def _behaviour_change(
-    model: ScoringModel, lead: Lead, activities: Sequence[Activity], now: datetime
+    model: ScoringModel, activities: Sequence[Activity], now: datetime, attribute_points: int
 ) -> datetime | None:
-    """The first change of temperature by fading and windows, attribute points held at their value at `now`."""
-    if model.half_life_days is None and not any(rule.window for rule in model.activity_rules):
+    """The first change of temperature by fading and windows, attribute points held at `attribute_points`."""
+    if not model.behaviour_changes_with_time:
         return None  # behaviour does not depend on time (version 1): nothing to walk
-    walk = _Walk(model, activities, now, attribute_points=evaluate(model, lead, (), now).score)
+    walk = _Walk(model, activities, now, attribute_points)
     return walk.first_change(now)
 
 
@@ -104,8 +119,7 @@ def _flip_day(condition: Condition, value: date, now: datetime) -> date | None:
     return high
 
 
-def _temperature_at(model: ScoringModel, lead: Lead, activities: Sequence[Activity], at: datetime) -> Temperature:
-    evaluation = evaluate(model, lead, activities, at)
+def _temperature_of(evaluation: Evaluation, model: ScoringModel) -> Temperature:
     return temperature(evaluation.score, evaluation.hot_signal is not None, model)
 
 
@@ -131,9 +145,7 @@ class _Walk:
 
     def __init__(self, model: ScoringModel, activities: Sequence[Activity], now: datetime, attribute_points: int):
         self._model, self._timezone = model, now.tzinfo
-        self._by_kind: dict[str, list[Activity]] = {}
-        for activity in activities:
-            self._by_kind.setdefault(activity.kind, []).append(activity)
+        self._by_kind = by_kind(activities)
         self._lines = [self._derive(rule, now) for rule in model.activity_rules]
         self._events: list[tuple[datetime, int, int]] = []  # (moment, line index, round)
         for index, rule in enumerate(model.activity_rules):

@@ -18,7 +18,7 @@ from leadcycle.domain.bant import BantPolicy
 from leadcycle.domain.errors import GuardFailure, TransitionRefused
 from leadcycle.domain.model import HistoryEntry, Lead
 from leadcycle.domain.rules import ScoringModel
-from leadcycle.domain.scoring import DEFAULT_SCORING_MODEL, rescore, start_new_cycle
+from leadcycle.domain.scoring import DEFAULT_SCORING_MODEL, start_new_cycle
 from leadcycle.domain.stages import LeadEvent, LossReason, Stage
 
 SYSTEM_ACTOR = "system"
@@ -191,7 +191,7 @@ def fire(
     }
     details |= {k: v for k, v in (("reason", request.reason), ("lossReason", _value(request.loss_reason))) if v}
     MACHINE.events[event.value].trigger(lead, actor=actor, at=now, data=details | (data or {}))
-    _enter(lead, request, policy, now)
+    _enter(lead, request, now)
 
 
 def score_snapshot(lead: Lead) -> dict[str, Any]:
@@ -208,8 +208,12 @@ def _value(reason: LossReason | None) -> str | None:
     return reason.value if reason else None
 
 
-def _enter(lead: Lead, request: TransitionRequest, policy: Policy, now: datetime) -> None:
-    """What entering a stage does to the lead besides the stage itself."""
+def _enter(lead: Lead, request: TransitionRequest, now: datetime) -> None:
+    """What entering a stage does to the lead besides the stage itself.
+
+    Entering RECYCLED starts a new cycle but does not rescore: every transition is an action of a
+    use case, which rescores once after it (`use_cases.settle`).
+    """
     lead.stage_changed_at = now
     if lead.stage is Stage.MQL:
         lead.reached_mql_at = lead.reached_mql_at or now
@@ -221,12 +225,11 @@ def _enter(lead: Lead, request: TransitionRequest, policy: Policy, now: datetime
         lead.loss_reason = None
         lead.feedback = None
         start_new_cycle(lead, now)
-        rescore(lead, policy.scoring, now)
 
 
 def advance_automatically(lead: Lead, policy: Policy, *, requested_by: str, now: datetime) -> None:
     """Move a nurture-stage lead as far as its score allows, one system transition per step."""
-    while event := next((e for e in AUTOMATIC_EVENTS if not blockers(lead, e, policy)), None):
+    while event := next((e for e in AUTOMATIC_EVENTS if _allowed_automatically(lead, e, policy)), None):
         cause = _cause(lead, event, policy)
         fire(
             lead,
@@ -236,6 +239,11 @@ def advance_automatically(lead: Lead, policy: Policy, *, requested_by: str, now:
             now=now,
             data={"rule": cause, "requestedBy": requested_by, "modelVersion": policy.scoring.version},
         )
+
+
+def _allowed_automatically(lead: Lead, event: LeadEvent, policy: Policy) -> bool:
+    """Whether the score may fire `event` now; the stage is checked first, which settles most leads cheaply."""
+    return lead.stage in TRANSITION_OF[event].sources and not blockers(lead, event, policy)
 
 
 def cool_down(lead: Lead, policy: Policy, *, requested_by: str, now: datetime) -> None:

@@ -155,7 +155,7 @@ class ActivityRule:
     immediate_hot: bool = False
     description: str | None = None
 
-    @property
+    @functools.cached_property
     def label(self) -> str:
         """The activity as a reason names it, e.g. 'survey_answer (intent buy_now)'."""
         qualifiers = ", ".join(_qualifier(c) for c in self.when)
@@ -212,3 +212,19 @@ class ScoringModel:
     @functools.cached_property
     def attribute_rules(self) -> tuple[AttributeRule, ...]:
         return tuple(r for r in self.rules if isinstance(r, AttributeRule))
+
+    @functools.cached_property
+    def _activity_rules_by_kind(self) -> dict[str, tuple[tuple[int, ActivityRule], ...]]:
+        by_kind: dict[str, list[tuple[int, ActivityRule]]] = {}
+        for position, rule in enumerate(self.activity_rules):
+            by_kind.setdefault(rule.kind, []).append((position, rule))
+        return {kind: tuple(rules) for kind, rules in by_kind.items()}
+
+    @functools.cached_property
+    def behaviour_changes_with_time(self) -> bool:
+        """Whether behaviour points change as time passes: they fade, or a rule counts within a window."""
+        return self.half_life_days is not None or any(rule.window for rule in self.activity_rules)
+
+    def activity_rules_of(self, kind: str) -> tuple[tuple[int, ActivityRule], ...]:
+        """The activity rules about `kind`, each with its position among `activity_rules` (indexed once per model)."""
+        return self._activity_rules_by_kind.get(kind, ())

@@ -10,6 +10,7 @@ activities of the current nurture cycle only. Rounding is described in docs/sema
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,6 +22,7 @@ from leadcycle.domain.rules import ActivityRule, AttributeRule, Condition, Op, S
 from leadcycle.domain.stages import Temperature
 
 SECONDS_PER_DAY = 86_400
+_OCCURRED_AT = operator.attrgetter("occurred_at")
 
 
 def _activity(kind: str, points: int, *, immediate_hot: bool = False, **when: str) -> ActivityRule:
@@ -94,25 +96,39 @@ class Evaluation:
     breakdown: tuple[ScoreContribution, ...]
     hot_signal: str | None
 
+    @property
+    def attribute_points(self) -> int:
+        """The share of the score the lead's attributes earn (what it would be without behaviour)."""
+        return sum(line.points for line in self.breakdown if not line.behaviour)
+
 
 def evaluate(model: ScoringModel, lead: Lead, activities: Sequence[Activity], now: datetime) -> Evaluation:
     """Score `lead` under `model` at `now`, from its attributes and the current cycle's `activities`.
 
     Pure and independent of the order of `activities`. `lead.breakdown` only supplies when each
-    attribute rule started to contribute (its line's `at`).
+    attribute rule started to contribute (its line's `at`). Only the rules about a kind the
+    activities have can contribute, so only they are looked at; lines keep the model's rule order.
     """
-    by_kind: dict[str, list[Activity]] = {}
-    for activity in activities:
-        by_kind.setdefault(activity.kind, []).append(activity)
-    behaviour = [
-        _behaviour_line(rule, by_kind.get(rule.kind, ()), model.half_life_days, now) for rule in model.activity_rules
-    ]
-    hot_signal = next(
-        (rule.name for rule, line in zip(model.activity_rules, behaviour, strict=True) if rule.immediate_hot and line),
-        None,
+    behaviour = sorted(
+        (
+            (position, rule, line)
+            for kind, occurrences in by_kind(activities).items()
+            for position, rule in model.activity_rules_of(kind)
+            if (line := _behaviour_line(rule, occurrences, model.half_life_days, now))
+        ),
+        key=lambda counted: counted[0],
     )
-    lines = tuple(line for line in behaviour if line and line.points) + _attributes(lead, model, now)
+    hot_signal = next((rule.name for _, rule, _ in behaviour if rule.immediate_hot), None)
+    lines = tuple(line for _, _, line in behaviour if line.points) + _attributes(lead, model, now)
     return Evaluation(sum(line.points for line in lines), lines, hot_signal)
+
+
+def by_kind(activities: Sequence[Activity]) -> dict[str, list[Activity]]:
+    """The activities grouped by kind, each group in the given order."""
+    grouped: dict[str, list[Activity]] = {}
+    for activity in activities:
+        grouped.setdefault(activity.kind, []).append(activity)
+    return grouped
 
 
 def _behaviour_line(
@@ -123,19 +139,23 @@ def _behaviour_line(
     if not counted:
         return None
     total = faded_total(rule, counted, half_life_days, now)
-    points = round_points(capped(rule, total))
+    kept = capped(rule, total)
+    points = round_points(kept)
     reason = f"{len(counted)} x {rule.label}"
     reason += f" in the last {rule.window.days} days" if rule.window else ""
     reason += f" at {rule.points:+d}"
     reason += f", faded to {round_points(total):+d} (half-life {half_life_days} days)" if half_life_days else ""
-    reason += f", capped at {points:+d}" if capped(rule, total) != total else ""
-    at = max(a.occurred_at for a in counted)
+    reason += f", capped at {points:+d}" if kept != total else ""
+    at = max(map(_OCCURRED_AT, counted))
     return ScoreContribution(rule.name, points, reason, at, count=len(counted), behaviour=True)
 
 
 def counted_activities(rule: ActivityRule, activities: Sequence[Activity], now: datetime) -> list[Activity]:
     """The occurrences `rule` counts at `now` (matching, inside its window); none below its `atLeast`."""
-    counted = [a for a in activities if rule.matches(a.kind, a.properties, now)]
+    if rule.when:
+        counted = [a for a in activities if rule.matches(a.kind, a.properties, now)]
+    else:
+        counted = [a for a in activities if a.kind == rule.kind]
     if rule.window is not None:
         since = now - timedelta(days=rule.window.days)
         counted = [a for a in counted if a.occurred_at > since]
@@ -149,6 +169,8 @@ def faded_total(rule: ActivityRule, counted: Sequence[Activity], half_life_days:
 
 def faded_weight(occurrences: Sequence[Activity], now: datetime, half_life_days: int | None) -> float:
     """How many occurrences they are worth at `now`, each faded."""
+    if half_life_days is None:
+        return float(len(occurrences))  # what summing their fades (each exactly 1.0) gives
     return math.fsum(fade(a.occurred_at, now, half_life_days) for a in occurrences)
 
 
@@ -167,6 +189,8 @@ def fade(occurred_at: datetime, now: datetime, half_life_days: int | None) -> fl
 
 def round_points(value: float) -> int:
     """Points as clients see them: the nearest whole number, halves away from zero."""
+    if (whole := int(value)) == value:
+        return whole  # the common case without decay: nothing to round
     return int(Decimal(value).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
@@ -197,7 +221,7 @@ def score_activity(
     An activity of an earlier cycle (back-dated before the current cycle began) earns nothing.
     """
     counts = counts_in_cycle(lead, occurred_at)
-    rules = [r for r in model.activity_rules if r.matches(kind, properties, now)] if counts else []
+    rules = [r for _, r in model.activity_rules_of(kind) if r.matches(kind, properties, now)] if counts else []
     activity = Activity(
         kind, occurred_at, properties, points=0, cycle=lead.cycle, rule=rules[0].name if rules else None
     )
@@ -217,12 +241,13 @@ def _points(rules: Sequence[ActivityRule], activities: Sequence[Activity], half_
     return sum(line.points for line in lines if line)
 
 
-def rescore(lead: Lead, model: ScoringModel, now: datetime) -> None:
-    """Evaluate the lead at `now` and store the score, breakdown, hot signal and temperature."""
+def rescore(lead: Lead, model: ScoringModel, now: datetime) -> Evaluation:
+    """Evaluate the lead at `now`, store the score, breakdown, hot signal and temperature; returns the evaluation."""
     evaluation = evaluate(model, lead, lead.cycle_activities, now)
     lead.breakdown, lead.score, lead.hot_signal = evaluation.breakdown, evaluation.score, evaluation.hot_signal
     lead.scoring_model_version = model.version
     lead.temperature = temperature(lead.score, lead.hot_signal is not None, model)
+    return evaluation
 
 
 def start_new_cycle(lead: Lead, now: datetime) -> None:

@@ -301,8 +301,8 @@ def settle(
 
     `requested_by` (default: `actor`) is who asked for the change that caused automatic steps.
     """
-    rescore(lead, policy.scoring, now)
-    lead.review_at = next_review(policy.scoring, lead, lead.cycle_activities, now)
+    evaluation = rescore(lead, policy.scoring, now)
+    lead.review_at = next_review(policy.scoring, lead, lead.cycle_activities, now, evaluation)
     if lead.score != score_before:
         delta = lead.score - score_before
         data = {"from": score_before, "to": lead.score, "modelVersion": policy.scoring.version}

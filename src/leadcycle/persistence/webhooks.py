@@ -6,10 +6,13 @@ Each function is one short transaction on its own connection, like the read side
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from uuid import UUID
 
-from sqlalchemy import RowMapping, delete, func, insert, select, update
+from sqlalchemy import ARRAY, RowMapping, Uuid, bindparam, delete, func, insert, select, true, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from leadcycle.domain.stages import ChangeKind, Stage
@@ -131,18 +134,38 @@ async def remove(engine: AsyncEngine, endpoint_id: UUID) -> bool:
         return (await connection.execute(statement)).rowcount == 1
 
 
-async def deliveries(
-    engine: AsyncEngine, endpoint_id: UUID, status: DeliveryStatus | None, before: int | None, first: int
-) -> list[Delivery]:
-    """An endpoint's deliveries, newest first, with `seq` below `before`; at most `first`."""
+@dataclass(frozen=True)
+class DeliveryRange:
+    """Which deliveries of an endpoint to read: newest first, `seq` below `before`, at most `first`."""
+
+    status: DeliveryStatus | None
+    before: int | None
+    first: int
+
+
+async def deliveries_of(
+    engine: AsyncEngine, endpoint_ids: Sequence[UUID], wanted: DeliveryRange
+) -> dict[UUID, list[Delivery]]:
+    """The `wanted` deliveries of each endpoint, in one statement: a range scan of (endpoint, seq) each (LATERAL)."""
     d = webhook_deliveries.c
-    query = select(webhook_deliveries).where(d.endpoint_id == endpoint_id).order_by(d.seq.desc()).limit(first)
-    if status is not None:
-        query = query.where(d.status == status.value)
-    if before is not None:
-        query = query.where(d.seq < before)
+    endpoint = func.unnest(bindparam("ids", list(endpoint_ids), type_=ARRAY(Uuid))).table_valued("id").render_derived()
+    newest = select(webhook_deliveries).where(d.endpoint_id == endpoint.c.id).order_by(d.seq.desc()).limit(wanted.first)
+    if wanted.status is not None:
+        newest = newest.where(d.status == wanted.status.value)
+    if wanted.before is not None:
+        newest = newest.where(d.seq < wanted.before)
+    rows = newest.lateral()
+    query = select(rows).select_from(endpoint.join(rows, true()))
+    found: dict[UUID, list[Delivery]] = defaultdict(list)
     async with engine.connect() as connection:
-        return [_delivery(row) for row in (await connection.execute(query)).mappings()]
+        for row in (await connection.execute(query)).mappings():
+            found[row["endpoint_id"]].append(_delivery(row))
+    return found
+
+
+async def deliveries(engine: AsyncEngine, endpoint_id: UUID, wanted: DeliveryRange) -> list[Delivery]:
+    """The `wanted` deliveries of one endpoint."""
+    return (await deliveries_of(engine, [endpoint_id], wanted)).get(endpoint_id, [])
 
 
 async def delivery(engine: AsyncEngine, delivery_id: UUID) -> Delivery | None:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from leadcycle.domain.webhooks import Delivery, DeliveryStatus
 from leadcycle.graph.errors import ClientError
 from leadcycle.graph.leads.types import MAX_CHILDREN, first_in_range
-from leadcycle.persistence import webhooks
+from leadcycle.graph.loaders import Loaders
+from leadcycle.persistence.webhooks import DeliveryRange
 
 MAX_PAGE = MAX_CHILDREN
 DEFAULT_PAGE = 50
@@ -24,9 +23,12 @@ def _before(after: str | None) -> int | None:
 
 
 async def delivery_page(
-    engine: AsyncEngine, endpoint_id: str, status: DeliveryStatus | None, first: int | None, after: str | None
+    loaders: Loaders, endpoint_id: str, status: DeliveryStatus | None, first: int | None, after: str | None
 ) -> tuple[list[Delivery], bool]:
-    """Up to `first` deliveries of the endpoint older than `after`, and whether more follow."""
+    """Up to `first` deliveries of the endpoint older than `after`, and whether more follow.
+
+    Through the request's loader: the endpoints of a list asking the same page share one statement.
+    """
     size = first_in_range(first, DEFAULT_PAGE)
-    found = await webhooks.deliveries(engine, UUID(endpoint_id), status, _before(after), size + 1)
+    found = await loaders.deliveries.load((UUID(endpoint_id), DeliveryRange(status, _before(after), size + 1)))
     return found[:size], len(found) > size

@@ -113,6 +113,6 @@ class WebhookEndpoint:
         first: int | None = None,
         after: str | None = None,
     ) -> WebhookDeliveryPage:
-        found, has_more = await delivery_page(info.context.services.engine, self.id, status, first, after)
+        found, has_more = await delivery_page(info.context.loaders, self.id, status, first, after)
         nodes = [WebhookDelivery.from_domain(delivery) for delivery in found]
         return WebhookDeliveryPage(nodes=nodes, end_cursor=nodes[-1].cursor if nodes else None, has_next_page=has_more)
