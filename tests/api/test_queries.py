@@ -376,6 +376,27 @@ class TestChildLists:
         newest = {edge["node"]["id"]: [a["kind"] for a in edge["node"]["activities"]] for edge in edges}
         assert newest == {first: ["web_visit"], second: ["inquiry"]}
 
+    async def test_each_of_several_mutations_in_one_request_answers_the_lead_as_it_left_it(
+        self, gql: GraphQLClient
+    ) -> None:
+        lead = await create_lead(gql)
+        answer = "... on LeadPayload { lead { version activities { kind } timeline(first: 1) { summary } } }"
+        query = (
+            "mutation($first: ActivityInput!, $second: ActivityInput!) { "
+            f"first: recordActivity(input: $first) {{ {answer} }} "
+            f"second: recordActivity(input: $second) {{ {answer} }} }}"
+        )
+        found = await gql.data(
+            query,
+            first={"leadId": lead["id"], "kind": "email_open"},
+            second={"leadId": lead["id"], "kind": "web_visit"},
+        )
+        first, second = found["first"]["lead"], found["second"]["lead"]
+        assert [a["kind"] for a in first["activities"]] == ["email_open"]
+        assert [a["kind"] for a in second["activities"]] == ["web_visit", "email_open"]
+        assert second["version"] == first["version"] + 1
+        assert second["timeline"] != first["timeline"]
+
 
 IMMEDIATE_HOT = {
     "activity.quote_request",

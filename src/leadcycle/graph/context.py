@@ -51,13 +51,22 @@ class Context:
             self._loaders = Loaders(self.services.engine, self.services.scoring)
         return self._loaders
 
+    def forget_loaded(self) -> None:
+        """Children read so far may be stale (a mutation just ran): later fields read them again.
+
+        A loader caches what it read, and the mutations of one request run one after the other:
+        without this, the second of two `recordActivity` fields would answer its lead's activities
+        as the first one left them.
+        """
+        self._loaders = None
+
     def answer_change(self, position: Position) -> None:
         """A subscription is about to answer the change at `position` on this long-lived context.
 
-        Fresh loaders, as activities and timeline are read live for each change (a loader caches
-        what it read); the position labels a shared subscription's result (graph/fanout.py).
+        Fresh loaders, as activities and timeline are read live for each change; the position
+        labels a shared subscription's result (graph/fanout.py).
         """
-        self._loaders = None
+        self.forget_loaded()
         self.change_position = position
 
 

@@ -89,4 +89,5 @@ async def lead_result(
         outcome: DomainLead | errors.DomainError = await change
     except errors.DomainError as error:
         outcome = error
+    info.context.forget_loaded()
     return result_of(outcome, info.context.services.policy)

@@ -20,4 +20,5 @@ async def record_activities(info: Info, inputs: Inputs) -> list[LeadResult]:
         outcomes = await info.context.services.leads.record_activities(commands, info.context.actor)
     except TooManyInputs as error:
         raise ClientError(error.message) from None
+    info.context.forget_loaded()
     return [result_of(outcome, info.context.services.policy) for outcome in outcomes]
