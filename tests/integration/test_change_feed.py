@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
@@ -10,6 +11,7 @@ from datetime import UTC, datetime
 import asyncpg
 import pytest
 import pytest_asyncio
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -17,7 +19,7 @@ from leadcycle.domain.commands import CreateLead, RecordActivity, UpdateLead
 from leadcycle.domain.model import Company, Contact, Lead
 from leadcycle.domain.stages import ChangeKind
 from leadcycle.domain.use_cases import LeadUseCases
-from leadcycle.persistence.change_feed import ChangeFeed, ChangeRecord, SubscriberTooSlow, Subscription
+from leadcycle.persistence.change_feed import ChangeFeed, ChangeRecord, Position, SubscriberTooSlow, Subscription
 from leadcycle.persistence.database import plain_url
 from leadcycle.persistence.unit_of_work import unit_of_work_factory
 
@@ -42,6 +44,7 @@ class ObservedFeed(ChangeFeed):
         super().__init__(url.render_as_string(hide_password=False))
         self.reads_started = 0
         self.reads: list[tuple[int, bool]] = []
+        self.delivered = 0  # changes read from the log and handed out
         self._read_done = asyncio.Event()
 
     async def read_available(self) -> bool:
@@ -52,9 +55,13 @@ class ObservedFeed(ChangeFeed):
         self._read_done.set()
         return held_back
 
+    def _deliver(self, record: ChangeRecord) -> None:
+        self.delivered += 1
+        super()._deliver(record)
+
     async def next_read_from(self, mark: int) -> bool:
-        """Wake the feed and wait for a read that started at or after `mark`; whether it held rows back."""
-        self.poke()
+        """Wake the reader and wait for a read that started at or after `mark`; whether it held rows back."""
+        self._wake.set()  # not poke(): that wakes the reader only while someone subscribes
         async with asyncio.timeout(WAIT):
             while not (done := [held for number, held in self.reads if number >= mark]):
                 self._read_done.clear()
@@ -192,6 +199,101 @@ class TestSlowSubscriber:
             assert [r.lead.version for r in await take(fast, 1)] == [7]
 
 
+async def newest_lead_version(engine: AsyncEngine, lead: Lead) -> int:
+    async with engine.connect() as connection:
+        version = await connection.scalar(
+            text("SELECT max(version) FROM lead_changes WHERE lead_id = :id"), {"id": lead.id}
+        )
+    return int(version)
+
+
+async def newest_position(engine: AsyncEngine, lead: Lead) -> Position:
+    query = text("SELECT xid, id FROM lead_changes WHERE lead_id = :id ORDER BY version DESC LIMIT 1")
+    async with engine.connect() as connection:
+        xid, change_id = (await connection.execute(query, {"id": lead.id})).one()
+    return int(xid), int(change_id)
+
+
+async def delivered_through(feed: ObservedFeed, position: Position) -> None:
+    """Wait until the feed has handed out (or, without subscribers, passed) everything up to `position`."""
+    async with asyncio.timeout(WAIT):
+        while feed.position < position:
+            await feed.next_read_from(feed.reads_started)
+
+
+async def versions_through(subscription: Subscription, version: int) -> list[int]:
+    """The versions delivered until `version` arrives, waiting at most WAIT seconds."""
+    versions: list[int] = []
+    async with asyncio.timeout(WAIT):
+        while not versions or versions[-1] < version:
+            versions.append((await anext(subscription)).lead.version)
+    return versions
+
+
+class TestWithoutSubscribers:
+    async def test_the_log_is_not_read_and_a_newcomer_gets_only_the_changes_after_it(
+        self, feed: ObservedFeed, use_cases: LeadUseCases, engine: AsyncEngine
+    ) -> None:
+        tag = f"Idle-{uuid.uuid4().hex[:8]}"
+        lead = await create_lead(use_cases, tag)
+        for _ in range(5):
+            await use_cases.record_activity(RecordActivity(str(lead.id), "web_visit"), ACTOR)
+        await delivered_through(feed, await newest_position(engine, lead))
+        assert feed.delivered == 0, "the log was read while nobody subscribed"
+
+        with feed.subscribe(tagged(tag)) as changes:
+            await use_cases.record_activity(RecordActivity(str(lead.id), "web_visit"), ACTOR)
+            (first,) = await take(changes, 1)
+
+        assert first.lead.version == 7, "a change committed before the subscription was delivered"
+
+    async def test_a_change_whose_transaction_began_before_a_newcomer_and_committed_after_reaches_it(
+        self, feed: ObservedFeed, use_cases: LeadUseCases, engine: AsyncEngine, database_url: str
+    ) -> None:
+        actor = f"straddle-{uuid.uuid4().hex[:8]}"
+        lead = await create_lead(use_cases, "Straddle")
+        older = await asyncpg.connect(plain_url(database_url))
+        try:
+            transaction = older.transaction()
+            await transaction.start()
+            straddling = await older.fetchrow(_COPY_CHANGE, lead.id, actor)
+            await feed.next_read_from(feed.reads_started)  # the idle feed moves on while it is open
+            with feed.subscribe(lambda record: record.actor == actor) as changes:
+                await transaction.commit()
+                feed.poke()
+                (delivered,) = await take(changes, 1)
+        finally:
+            await older.close()
+
+        assert delivered.id == straddling["id"]
+
+    async def test_subscribers_coming_and_going_amid_writes_get_each_later_change_once_in_order(
+        self, feed: ObservedFeed, use_cases: LeadUseCases, engine: AsyncEngine
+    ) -> None:
+        tag = f"Amid-{uuid.uuid4().hex[:8]}"
+        lead = await create_lead(use_cases, tag)
+
+        async def write_until_cancelled() -> None:
+            while True:
+                await use_cases.record_activity(RecordActivity(str(lead.id), "web_visit"), ACTOR)
+
+        writer = asyncio.create_task(write_until_cancelled())
+        try:
+            for _ in range(5):
+                with feed.subscribe(tagged(tag)) as changes:
+                    committed_before = await newest_lead_version(engine, lead)  # later ones are owed
+                    await asyncio.sleep(0.05)
+                    owed_through = await newest_lead_version(engine, lead)
+                    received = await versions_through(changes, owed_through)
+                assert received == list(range(received[0], owed_through + 1)), "a gap, a repeat or out of order"
+                assert received[0] <= committed_before + 1, "a change committed after the subscriber came was missed"
+                await asyncio.sleep(0.05)  # nobody subscribes meanwhile
+        finally:
+            writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await writer
+
+
 class TestLostConnection:
     async def test_delivery_resumes_exactly_once_after_the_feeds_connections_are_dropped(
         self, feed: ObservedFeed, use_cases: LeadUseCases, database_url: str
@@ -225,9 +327,10 @@ class TestStop:
             feed = ObservedFeed(database_url)
             await feed.start()
             await feed.next_read_from(0)  # the reader is back to waiting for a wake-up
-            feed.poke()  # a commit pokes the feed just as the server shuts down
-            stopping = asyncio.ensure_future(feed.stop())
-            done, _ = await asyncio.wait({stopping}, timeout=WAIT)
+            with feed.subscribe(lambda _record: False):  # so that a poke wakes the reader
+                feed.poke()  # a commit pokes the feed just as the server shuts down
+                stopping = asyncio.ensure_future(feed.stop())
+                done, _ = await asyncio.wait({stopping}, timeout=WAIT)
             if not done:  # a second cancellation lands outside the race: leave no reader behind
                 hung += 1
                 await feed.stop()

@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 import asyncpg
 import pytest
 import pytest_asyncio
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from leadcycle.domain.commands import RecordActivity
@@ -21,7 +20,14 @@ from leadcycle.persistence.change_feed import ChangeRecord, Position
 from leadcycle.persistence.change_log import InvalidChangeCursor, decode_cursor, encode_cursor, follow
 from leadcycle.persistence.database import plain_url
 from leadcycle.persistence.unit_of_work import unit_of_work_factory
-from tests.integration.test_change_feed import _COPY_CHANGE, WAIT, ObservedFeed, create_lead
+from tests.integration.test_change_feed import (
+    _COPY_CHANGE,
+    WAIT,
+    ObservedFeed,
+    create_lead,
+    delivered_through,
+    newest_position,
+)
 
 ACTOR = "log-test"
 
@@ -44,25 +50,11 @@ def of(lead: Lead) -> Callable[[ChangeRecord], bool]:
     return lambda record: record.lead_id == lead.id
 
 
-async def delivered_through(feed: ObservedFeed, position: Position) -> None:
-    """Wait until the feed has handed out everything up to `position`."""
-    async with asyncio.timeout(WAIT):
-        while feed.position < position:
-            await feed.next_read_from(feed.reads_started)
-
-
 async def activities(use_cases: LeadUseCases, engine: AsyncEngine, lead: Lead, count: int) -> Position:
     """Record `count` activities; the position of the lead's newest change."""
     for _ in range(count):
         await use_cases.record_activity(RecordActivity(str(lead.id), "web_visit"), ACTOR)
     return await newest_position(engine, lead)
-
-
-async def newest_position(engine: AsyncEngine, lead: Lead) -> Position:
-    query = text("SELECT xid, id FROM lead_changes WHERE lead_id = :id ORDER BY version DESC LIMIT 1")
-    async with engine.connect() as connection:
-        xid, change_id = (await connection.execute(query, {"id": lead.id})).one()
-    return int(xid), int(change_id)
 
 
 async def take(changes: AsyncIterator[ChangeRecord], count: int) -> list[int]:
@@ -78,6 +70,30 @@ class TestCursor:
     def test_anything_else_is_invalid(self, cursor: str) -> None:
         with pytest.raises(InvalidChangeCursor):
             decode_cursor(cursor)
+
+
+class TestIdleFeed:
+    async def test_a_subscriber_leaves_and_another_resumes_from_its_cursor_what_nobody_listened_to(
+        self, feed: ObservedFeed, use_cases: LeadUseCases, engine: AsyncEngine
+    ) -> None:
+        lead = await create_lead(use_cases, "Leave")
+        await delivered_through(feed, await newest_position(engine, lead))
+        with feed.subscribe(of(lead)) as first:
+            cursor = await activities(use_cases, engine, lead, 2)
+            assert await take(first, 2) == [2, 3]
+        read_before = feed.delivered
+        await delivered_through(feed, await activities(use_cases, engine, lead, 2))  # versions 4 and 5, unheard
+        assert feed.delivered == read_before, "the log was read while nobody subscribed"
+
+        changes = follow(feed, engine, of(lead), cursor)
+        try:
+            replayed = await take(changes, 2)
+            await activities(use_cases, engine, lead, 1)
+            live = await take(changes, 1)
+        finally:
+            await changes.aclose()
+
+        assert replayed + live == [4, 5, 6]
 
 
 class TestSeam:

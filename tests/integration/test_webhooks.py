@@ -28,7 +28,9 @@ from leadcycle.persistence.unit_of_work import unit_of_work_factory
 from leadcycle.persistence.webhook_addresses import ALLOW_SETTING
 from leadcycle.persistence.webhook_delivery import Outcome, Worker, WorkerOptions, claim, record
 from leadcycle.persistence.webhook_dispatch import dispatch_batch
+from leadcycle.persistence.webhook_runtime import Webhooks
 from leadcycle.persistence.webhooks import DeliveryRange
+from tests.integration.test_change_feed import WAIT, ObservedFeed
 from tests.servers import fresh_database
 from tests.webhook_receiver import Received, Receiver, receiving
 
@@ -58,21 +60,29 @@ class Hooks:
 
         A change waits for every older transaction on the server (other databases too) to end.
         """
-        async with self.engine.connect() as connection:
-            newest = (
-                await connection.execute(
-                    select(lead_changes.c.xid, lead_changes.c.id)
-                    .order_by(lead_changes.c.xid.desc(), lead_changes.c.id.desc())
-                    .limit(1)
-                )
-            ).first()
+        newest = await self._newest()
         written = 0
         async with asyncio.timeout(30):
-            while newest is not None and await self._position() < tuple(newest):
+            while newest is not None and await self._position() < newest:
                 done = await dispatch_batch(self.engine, 500)
                 written += done[1] if done else 0
                 await asyncio.sleep(0 if done and done[0] else 0.01)
         return written
+
+    async def dispatched_through_newest(self) -> None:
+        """Wait until the dispatch position has passed every change logged so far (someone else dispatches)."""
+        newest = await self._newest()
+        async with asyncio.timeout(30):
+            while newest is not None and await self._position() < newest:  # noqa: ASYNC110 (another task moves it)
+                await asyncio.sleep(0.01)
+
+    async def _newest(self) -> tuple[int, int] | None:
+        query = select(lead_changes.c.xid, lead_changes.c.id).order_by(
+            lead_changes.c.xid.desc(), lead_changes.c.id.desc()
+        )
+        async with self.engine.connect() as connection:
+            newest = (await connection.execute(query.limit(1))).first()
+        return None if newest is None else (newest.xid, newest.id)
 
     async def _position(self) -> tuple[int, int]:
         async with self.engine.connect() as connection:
@@ -186,6 +196,42 @@ class TestDispatch:
         assert pruned.webhook_deliveries == 1
         assert await hooks.statuses(answered) == []
         assert len(await hooks.statuses(unreachable)) == 1
+
+
+class TestWakeUps:
+    async def test_the_feed_reads_the_log_for_the_dispatcher_only_while_an_endpoint_exists(
+        self, server_url: str
+    ) -> None:
+        async with fresh_database(server_url) as url:
+            engine, feed = create_engine(url), ObservedFeed(url)
+            await feed.start()
+            hooks = Hooks(
+                engine, LeadUseCases(unit_of_work_factory(engine, after_commit=feed.poke), lambda: datetime.now(UTC))
+            )
+            runtime = Webhooks(engine, feed, WorkerOptions(poll_seconds=0.05, allow_private_addresses=True))
+            runtime.start()
+            try:
+                await hooks.lead_with_changes(1)  # wakes the dispatcher, which finds no endpoint
+                await hooks.dispatched_through_newest()
+                await asyncio.sleep(0.05)
+                read_before = feed.delivered
+                await hooks.lead_with_changes(3)
+                await hooks.dispatched_through_newest()  # by the dispatcher's poll
+                read_without_endpoint = feed.delivered - read_before
+
+                endpoint = await hooks.endpoint("http://127.0.0.1:9/hook")
+                await asyncio.sleep(0.2)  # a few polls: the dispatcher sees the endpoint
+                await hooks.lead_with_changes(1)
+                async with asyncio.timeout(WAIT):
+                    while not await hooks.statuses(endpoint):  # noqa: ASYNC110 (the runtime dispatches)
+                        await asyncio.sleep(0.01)
+            finally:
+                await runtime.stop()
+                await feed.stop()
+                await engine.dispose()
+
+        assert read_without_endpoint == 0, "the feed read the log for the dispatcher without any endpoint"
+        assert feed.delivered > read_before, "the feed did not read the log for the dispatcher again"
 
 
 class TestClaim:

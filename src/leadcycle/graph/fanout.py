@@ -218,21 +218,23 @@ async def serve_shared(fanout: Fanout, operation: Operation[Context, None], cont
     websocket = context.request
     if key is None or not isinstance(websocket, WebSocket):
         return False
+    head = _next_message_head(operation.id)
     with fanout.join(key, context) as member:
         try:
             async for frame in member:
-                await websocket.send_text(_next_message(operation.id, frame.payload))
+                await websocket.send_text(f"{head}{frame.payload}}}")
         except SubscriberTooSlow as error:  # the frames queued were sent: end as if the stream had raised
             last = encode_cursor(member.last) if member.last is not None else None
-            await websocket.send_text(_next_message(operation.id, _error_payload(fell_behind(str(error), last))))
+            await websocket.send_text(f"{head}{_error_payload(fell_behind(str(error), last))}}}")
     if not member.shared:
         return False
     await operation.send_operation_message({"id": operation.id, "type": "complete"})
     return True
 
 
-def _next_message(operation_id: str, payload: str) -> str:
-    return f'{{"id": {json.dumps(operation_id)}, "type": "next", "payload": {payload}}}'
+def _next_message_head(operation_id: str) -> str:
+    """A `next` message of the operation up to its payload, which follows, then a closing brace."""
+    return f'{{"id": {json.dumps(operation_id)}, "type": "next", "payload": '
 
 
 def _error_payload(error: ClientError) -> str:

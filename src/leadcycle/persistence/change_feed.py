@@ -9,7 +9,15 @@ take their transaction id in lock order (repositories.py), so per lead the order
 
 Each process holds one LISTEN connection. After a commit the writer pokes the feed: the local
 reader wakes at once and one coalesced NOTIFY, sent outside any write transaction, wakes the
-other processes. A periodic read covers wake-ups lost while a connection was down.
+other processes (a process ignores its own). A periodic read covers wake-ups lost while a
+connection was down.
+
+The log is read only while this process has subscribers. Without any, a wake-up reads no rows:
+`position` only moves to the horizon (xmin) of a fresh snapshot, which the NOTIFY statement
+returns at no extra round trip. Every change committed later has a transaction id at or after
+that horizon, so a subscriber registering then, without any I/O, misses nothing committed after
+it registered (it may get the few changes committed just before, as it may get a change held
+back behind an open transaction).
 """
 
 from __future__ import annotations
@@ -40,11 +48,17 @@ _CONNECTION_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
 # While committed changes wait behind an older open transaction, look again after 5 ms, then
 # back off to a quarter second: a long transaction elsewhere must not make the reader spin.
 _FIRST_RECHECK, _LAST_RECHECK = 0.005, 0.25
+# The wake-up of the other processes waits this long for more commits to share it: a NOTIFY costs
+# a round trip here and wakes every listening process, so under load one per several commits
+# saves all of them work, for 2 ms more before a change reaches another process's subscribers.
+_NOTIFY_GATHER = 0.002
 _XMIN = "(pg_snapshot_xmin(pg_current_snapshot())::text)::bigint"
 _READ = f"""
     SELECT c.xid, c.id, c.kind, c.from_stage, c.to_stage, c.at, c.actor, c.snapshot::text AS snapshot,
            c.xid >= {_XMIN} AS in_flight_horizon
     FROM lead_changes c WHERE (c.xid, c.id) > ($1, $2) ORDER BY c.xid, c.id LIMIT $3"""
+_HORIZON = f"SELECT {_XMIN}"
+_NOTIFY = f"SELECT {_XMIN} FROM pg_notify('{CHANNEL}', '')"  # the horizon after the wake-up, in one round trip
 
 
 @dataclass(frozen=True)
@@ -93,12 +107,16 @@ class SubscriberTooSlow(Exception):
 
 
 class Buffer(Generic[T]):
-    """What one consumer has yet to take, in order, at most `capacity`; beyond it, it is closed."""
+    """What one consumer has yet to take, in order, at most `capacity`; beyond it, it is closed.
+
+    The consumer waits on a future of its own, woken only when it waits: with a thousand
+    subscribers, one change wakes a thousand consumers, so this is lighter than an asyncio.Event.
+    """
 
     def __init__(self, capacity: int) -> None:
         self._capacity = capacity
         self._buffer: deque[T] = deque()
-        self._ready = asyncio.Event()
+        self._waiter: asyncio.Future[None] | None = None
         self._failure: Exception | None = None
         self._closed = False
 
@@ -108,13 +126,18 @@ class Buffer(Generic[T]):
             self.close(SubscriberTooSlow(f"more than {self._capacity} changes behind"))
             return False
         self._buffer.append(item)
-        self._ready.set()
+        self._wake()
         return True
 
     def close(self, failure: Exception | None = None) -> None:
         """No more items: the consumer takes those queued, then `failure` is raised, if any."""
         self._failure, self._closed = failure, True
-        self._ready.set()
+        self._wake()
+
+    def _wake(self) -> None:
+        waiter, self._waiter = self._waiter, None
+        if waiter is not None and not waiter.done():  # done: the consumer was cancelled while waiting
+            waiter.set_result(None)
 
     @property
     def overflowed(self) -> bool:
@@ -130,8 +153,8 @@ class Buffer(Generic[T]):
                 raise self._failure
             if self._closed:
                 raise StopAsyncIteration
-            self._ready.clear()
-            await self._ready.wait()
+            self._waiter = asyncio.get_running_loop().create_future()
+            await self._waiter
         return self._buffer.popleft()
 
 
@@ -144,7 +167,7 @@ class Subscription(Buffer[ChangeRecord]):
 
 
 class ChangeFeed:
-    """One per process: reads the change log when woken and hands each change to its subscribers."""
+    """One per process: reads the change log when woken, while it has subscribers, and hands each change to them."""
 
     def __init__(
         self, dsn: str, *, idle_poll_seconds: float = 1.0, batch: int = 500, subscriber_capacity: int = 1000
@@ -158,15 +181,16 @@ class ChangeFeed:
         self._notify = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._listener: asyncpg.Connection | None = None
+        self._listener_pid = 0
         self._reader: asyncpg.Connection | None = None
-        # The newest position delivered: every change at or before it has reached the subscribers
-        # registered at that time, and nothing can later appear before it.
+        # The newest position delivered (or passed while nobody subscribed): every change at or before
+        # it has reached the subscribers registered at that time, and nothing can later appear before it.
         self.position: Position = (0, 0)
 
     async def start(self) -> None:
         await self._connect()
         assert self._reader is not None
-        self.position = (await self._reader.fetchval(f"SELECT {_XMIN}"), 0)
+        self.position = (await self._reader.fetchval(_HORIZON), 0)
         self._tasks = [asyncio.create_task(self._read_forever()), asyncio.create_task(self._notify_forever())]
 
     async def stop(self) -> None:
@@ -185,6 +209,7 @@ class ChangeFeed:
         # Publish the connections only when ready: the notifier may use the listener at any time.
         listener = await asyncpg.connect(self._dsn)
         await listener.add_listener(CHANNEL, self._on_notify)
+        self._listener_pid = listener.get_server_pid()
         self._listener, self._reader = listener, await asyncpg.connect(self._dsn)
 
     async def _reconnect(self) -> None:
@@ -198,8 +223,9 @@ class ChangeFeed:
             log.exception("could not reconnect the change feed")
 
     def poke(self) -> None:
-        """A change was committed here: read now, and wake the other processes (coalesced)."""
-        self._wake.set()
+        """A change was committed here: read now if anyone subscribes, and wake the other processes (coalesced)."""
+        if self._subscribers:
+            self._wake.set()
         self._notify.set()
 
     @contextlib.contextmanager
@@ -212,18 +238,25 @@ class ChangeFeed:
         finally:
             self._subscribers.discard(subscription)
 
-    def _on_notify(self, *_args: object) -> None:
-        self._wake.set()
+    def _on_notify(self, _connection: object, pid: int, *_args: object) -> None:
+        if pid != self._listener_pid:  # our own NOTIFY: the poke before it woke the reader already
+            self._wake.set()
 
     async def _notify_forever(self) -> None:
         assert self._listener is not None
         while True:
             await self._notify.wait()
+            await asyncio.sleep(_NOTIFY_GATHER)
             self._notify.clear()
             try:
-                await self._listener.execute(f"NOTIFY {CHANNEL}")
+                self._pass_unwatched(await self._listener.fetchval(_NOTIFY))
             except Exception:  # e.g. while reconnecting; other processes still poll, so keep going
                 log.exception("could not send the change-log wake-up")
+
+    def _pass_unwatched(self, horizon: int) -> None:
+        """Move past the log up to a snapshot's horizon, if nobody subscribes now (so nobody can miss it)."""
+        if not self._subscribers:
+            self.position = max(self.position, (horizon, 0))
 
     async def _read_forever(self) -> None:
         held_back_wait = _FIRST_RECHECK
@@ -260,19 +293,27 @@ class ChangeFeed:
         return True
 
     async def read_available(self) -> bool:
-        """Deliver every change that is final; True if committed changes are still held back."""
+        """Deliver every change that is final; True if committed changes are still held back.
+
+        Without subscribers, only move past the log: no rows are read.
+        """
         assert self._reader is not None
+        if not self._subscribers:
+            self._pass_unwatched(await self._reader.fetchval(_HORIZON))
+            return False
         while True:
             rows = await self._reader.fetch(_READ, *self.position, self._batch)
             for row in rows:
+                if (row["xid"], row["id"]) <= self.position:  # passed while the read was under way
+                    continue
                 if row["in_flight_horizon"]:
                     return True
                 self._deliver(change_record(row))
-            if len(rows) < self._batch:
+            if len(rows) < self._batch or not self._subscribers:
                 return False
 
     def _deliver(self, record: ChangeRecord) -> None:
-        self.position = (record.xid, record.id)
+        self.position = record.position
         for subscriber in list(self._subscribers):
             if subscriber.wants(record) and not subscriber.offer(record):
                 self._subscribers.discard(subscriber)

@@ -120,25 +120,31 @@ async def dispatch_batch(engine: AsyncEngine, batch: int) -> Dispatched | None:
 class Dispatcher:
     """Dispatches whenever woken (a change was published here) and at least every `poll_seconds`.
 
-    While the last batch found no endpoint, a published change does not wake it: nothing can be
-    owed, and moving past the log at each poll spares every process a transaction per change.
-    `on_dispatched` is called after deliveries were written, to wake this process's worker.
+    `on_dispatched` is called after deliveries were written, to wake this process's worker, and
+    `on_endpoints` after each batch with whether any endpoint exists: while none does, nothing
+    can be owed, so the caller need not wake it per change (moving past the log at each poll
+    spares every process a transaction per change).
     """
 
     def __init__(
-        self, engine: AsyncEngine, on_dispatched: Callable[[], None], *, poll_seconds: float, batch: int = 500
+        self,
+        engine: AsyncEngine,
+        on_dispatched: Callable[[], None],
+        on_endpoints: Callable[[bool], None],
+        *,
+        poll_seconds: float,
+        batch: int = 500,
     ) -> None:
         self._engine = engine
         self._on_dispatched = on_dispatched
+        self._on_endpoints = on_endpoints
         self._poll = poll_seconds
         self._batch = batch
         self._wake = asyncio.Event()
-        self._endpoints = True  # until a batch finds none
         self._task: asyncio.Task[None] | None = None
 
     def wake(self) -> None:
-        if self._endpoints:
-            self._wake.set()
+        self._wake.set()
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run())
@@ -155,7 +161,7 @@ class Dispatcher:
     async def _dispatch_available(self) -> None:
         try:
             while (done := await dispatch_batch(self._engine, self._batch)) is not None:
-                self._endpoints = done.endpoints
+                self._on_endpoints(done.endpoints)
                 if done.deliveries:
                     self._on_dispatched()
                 if done.changes < self._batch:
