@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
@@ -37,7 +36,7 @@ import asyncpg
 
 from leadcycle.domain.model import Lead
 from leadcycle.domain.stages import ChangeKind, Stage
-from leadcycle.persistence.mapping import lead_from_snapshot
+from leadcycle.persistence.mapping import lead_from_snapshot, loads
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -98,7 +97,7 @@ def change_record(row: Mapping[Any, Any]) -> ChangeRecord:
         _stage(row["to_stage"]),
         row["at"],
         row["actor"],
-        lead_from_snapshot(json.loads(row["snapshot"])),
+        lead_from_snapshot(loads(row["snapshot"])),
     )
 
 
