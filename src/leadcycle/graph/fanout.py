@@ -67,7 +67,7 @@ class Member:
 
     Writing to a client that keeps up never suspends (the transport takes the bytes at once), so the
     group writes to all such members in one pass: no task, queue or wake-up per member and frame
-    (with a task each, 1,000 members cost some 20 µs more apiece, bench/README.md). Only a write
+    (with a sending task each, every member cost some 20 µs more CPU per frame). Only a write
     that must wait (the client's socket is full) gets a task, which finishes it and then the frames
     queued behind it; with more than `capacity` queued the member ends with SubscriberTooSlow.
     """
