@@ -219,12 +219,16 @@ class Bench:
 
     async def subscriptions(self, count: int) -> None:
         row = report.Row("commit-to-subscriber", f"{count} sub")
-        timing = {"seconds": self.options.seconds, "warmup": self.options.warmup}
+        timing: dict[str, Any] = {"seconds": self.options.seconds, "warmup": self.options.warmup}
         self.ours.pause()
-        row.bare = await subscriptions.measure(self.pools, count, self.bare.port, ours=False, **timing)
+        row.bare = await subscriptions.measure(
+            self.pools, count, self.bare.port, ours=False, server_pid=self.bare.pid, **timing
+        )
         self.ours.resume()
         await asyncio.sleep(0.5)
-        row.ours = await subscriptions.measure(self.pools, count, self.ours.port, ours=True, **timing)
+        row.ours = await subscriptions.measure(
+            self.pools, count, self.ours.port, ours=True, server_pid=self.ours.pid, **timing
+        )
         self._add(row)
         profiled = self.options.profile is not None and "subscriptions" in self.options.profile_scenarios
         if profiled and count == max(self.options.subscribers):

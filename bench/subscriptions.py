@@ -13,19 +13,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import itertools
 import json
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import datetime
 from typing import Any
 
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.typing import Subprotocol
+import orjson
 
-from bench.client import Connection, graphql, post
-from bench.load import Measurement
+from bench.client import Connection, WebSocket, graphql, post
+from bench.load import Measurement, process_cpu_seconds
 from bench.scenarios import RECORD_ACTIVITY, LeadPools
 
 SUBSCRIPTION = "subscription Changes { leadChanged { kind at lead { id version } } }"
@@ -58,59 +58,61 @@ class Tally:
         return self.subscribers - self._counts[key]
 
 
-async def _read(socket: ClientConnection, tally: Tally) -> None:
-    async for message in socket:
+def _reader(socket: WebSocket, tally: Tally) -> Callable[[bytes], None]:
+    """What one subscriber does with each message, in the event loop's reading callback."""
+
+    def read(message: bytes) -> None:
         received = time.time()
-        frame: dict[str, Any] = json.loads(message)
+        frame: dict[str, Any] = orjson.loads(message)
         if frame.get("type") == "ping":
-            await socket.send('{"type":"pong"}')
-            continue
+            socket.send_text('{"type":"pong"}')
+            return
         change = (
             (frame.get("payload") or {}).get("data", {}).get("leadChanged") if frame.get("type") == "next" else None
         )
         if change is None:
-            tally.result.fail(RuntimeError(f"unexpected message {str(message)[:300]}"))
-            continue
-        at = datetime.fromisoformat(change["at"]).timestamp()
-        tally.arrived((change["lead"]["id"], change["lead"]["version"]), received - at)
+            tally.result.fail(RuntimeError(f"unexpected message {message[:300]!r}"))
+            return
+        tally.arrived((change["lead"]["id"], change["lead"]["version"]), received - _seconds(change["at"]))
+
+    return read
 
 
-async def _open_ours(port: int) -> ClientConnection:
-    socket = await connect(
-        f"ws://127.0.0.1:{port}/graphql",
-        subprotocols=[Subprotocol("graphql-transport-ws")],
-        compression=None,
-        ping_interval=None,
-        max_size=None,
-    )
-    await socket.send(json.dumps({"type": "connection_init"}))
-    if json.loads(await socket.recv()).get("type") != "connection_ack":
+@functools.lru_cache(maxsize=64)
+def _seconds(at: str) -> float:
+    """A change's `at` as a timestamp, parsed once for all the subscribers it reaches."""
+    return datetime.fromisoformat(at).timestamp()
+
+
+async def _open_ours(port: int) -> WebSocket:
+    socket = await WebSocket.open(port, "/graphql", "graphql-transport-ws")
+    socket.send_text(json.dumps({"type": "connection_init"}))
+    if json.loads(await socket.receive()).get("type") != "connection_ack":
         raise RuntimeError("the server did not acknowledge the WebSocket connection")
-    await socket.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIPTION}}))
+    socket.send_text(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIPTION}}))
     return socket
 
 
-async def _open_bare(port: int) -> ClientConnection:
-    return await connect(f"ws://127.0.0.1:{port}/changes", compression=None, ping_interval=None, max_size=None)
+async def _open_bare(port: int) -> WebSocket:
+    return await WebSocket.open(port, "/changes")
 
 
 @contextlib.asynccontextmanager
 async def _subscribers(count: int, port: int, ours: bool, tally: Tally) -> AsyncIterator[None]:
     opening = asyncio.Semaphore(32)
 
-    async def one() -> ClientConnection:
+    async def one() -> WebSocket:
         async with opening:
-            return await (_open_ours(port) if ours else _open_bare(port))
+            socket = await (_open_ours(port) if ours else _open_bare(port))
+            socket.on_message(_reader(socket, tally))
+            return socket
 
     sockets = await asyncio.gather(*(one() for _ in range(count)))
-    readers = [asyncio.create_task(_read(socket, tally)) for socket in sockets]
     try:
         yield
     finally:
-        for reader in readers:
-            reader.cancel()
-        await asyncio.gather(*(socket.close() for socket in sockets), return_exceptions=True)
-        await asyncio.gather(*readers, return_exceptions=True)
+        for socket in sockets:
+            socket.close()
 
 
 def _key(body: bytes, field: str) -> Key:
@@ -119,9 +121,19 @@ def _key(body: bytes, field: str) -> Key:
 
 
 async def measure(
-    pools: LeadPools, subscribers: int, port: int, *, ours: bool, seconds: float, warmup: float
+    pools: LeadPools,
+    subscribers: int,
+    port: int,
+    *,
+    ours: bool,
+    seconds: float,
+    warmup: float,
+    server_pid: int | None = None,
 ) -> Measurement:
-    """Changes to `subscribers` subscribers, one at a time, for `seconds` after a warm-up."""
+    """Changes to `subscribers` subscribers, one at a time, for `seconds` after a warm-up.
+
+    With `server_pid`, also the CPU time that process spends in the measured seconds.
+    """
     result = Measurement()
     tally = Tally(subscribers, result)
     requests: Iterator[bytes] = itertools.cycle(
@@ -142,11 +154,14 @@ async def measure(
             while time.perf_counter() < start + warmup:
                 await _round(connection, next(requests), tally)
             tally.measuring = True
+            cpu_before = process_cpu_seconds(server_pid) if server_pid is not None else 0.0
             start = time.perf_counter()
             changes = 0
             while time.perf_counter() < start + seconds:
                 changes += await _round(connection, next(requests), tally)
             result.seconds = time.perf_counter() - start
+            if server_pid is not None:
+                result.cpu_seconds = process_cpu_seconds(server_pid) - cpu_before
         finally:
             connection.close()
     result.latencies.sort()

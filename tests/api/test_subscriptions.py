@@ -31,6 +31,8 @@ subscription($leadId: ID, $stages: [LeadStage!]) {
 WITH_ACTIVITIES = """
 subscription($leadId: ID) { leadChanged(leadId: $leadId) { lead { version activities(first: 10) { kind } } } }"""
 UNKNOWN_FIELD = "subscription { leadChanged { noSuchField } }"
+LEAD_CHANGED_AFTER = """
+subscription($leadId: ID, $after: String) { leadChanged(leadId: $leadId, after: $after) { kind } }"""
 CONFIRMED = {"status": "CONFIRMED"}
 ALL_CONFIRMED = {c: CONFIRMED for c in ("budget", "authority", "need", "timeframe")}
 
@@ -318,3 +320,27 @@ class TestRefusedDocuments:
         assert closed.value.rcvd is not None
         assert closed.value.rcvd.code == 4400
         assert "Syntax Error" in closed.value.rcvd.reason
+
+
+class TestTextFrames:
+    async def test_every_protocol_message_is_a_text_frame(self, gql: GraphQLClient, api_url: str) -> None:
+        """Browsers' graphql-ws parses only text frames: a binary one arrives as a Blob and closes the socket."""
+        lead_id = (await create_lead(gql))["id"]
+        async with connect(ws_url(api_url), subprotocols=[TRANSPORT_WS], open_timeout=WAIT) as ws:
+            frames = []
+
+            async def exchange(message: dict[str, Any], answers: int) -> None:
+                await send(ws, message)
+                for _ in range(answers):
+                    async with asyncio.timeout(WAIT):
+                        frames.append(await ws.recv())
+
+            await exchange({"type": "connection_init", "payload": {}}, 1)
+            await exchange({"type": "ping"}, 1)
+            await exchange({"id": "1", "type": "subscribe", "payload": {"query": UNKNOWN_FIELD}}, 1)
+            after_bad_cursor = {"query": LEAD_CHANGED_AFTER, "variables": {"leadId": lead_id, "after": "nonsense"}}
+            await exchange({"id": "2", "type": "subscribe", "payload": after_bad_cursor}, 2)
+
+        types = [json.loads(frame)["type"] for frame in frames]
+        assert types == ["connection_ack", "pong", "error", "next", "complete"]
+        assert [type(frame) for frame in frames] == [str] * 5

@@ -180,6 +180,32 @@ class TestCommitsOutOfSequenceOrder:
         assert after.id == sentinel["id"], "a change was delivered twice"
 
 
+class TestOtherDatabases:
+    async def test_a_transaction_open_in_another_database_holds_nothing_back(
+        self, feed: ObservedFeed, use_cases: LeadUseCases, server_url: str, database_url: str
+    ) -> None:
+        actor = f"elsewhere-{uuid.uuid4().hex[:8]}"
+        lead = await create_lead(use_cases, f"Elsewhere-{uuid.uuid4().hex[:8]}")
+        elsewhere, writer = await asyncpg.connect(plain_url(server_url)), await asyncpg.connect(plain_url(database_url))
+        try:
+            assert await elsewhere.fetchval("SELECT current_database()") != await writer.fetchval(
+                "SELECT current_database()"
+            )
+            with feed.subscribe(lambda record: record.actor == actor) as changes:
+                async with elsewhere.transaction():
+                    older = await elsewhere.fetchval("SELECT (pg_current_xact_id()::text)::bigint")
+                    async with writer.transaction():
+                        written = await writer.fetchrow(_COPY_CHANGE, lead.id, actor)
+                    feed.poke()
+                    delivered = await take(changes, 1)  # while the other database's older transaction is open
+        finally:
+            await elsewhere.close()
+            await writer.close()
+
+        assert older < written["xid"]
+        assert [record.id for record in delivered] == [written["id"]]
+
+
 class TestSlowSubscriber:
     async def test_overflowing_subscriber_is_dropped_while_others_keep_receiving(
         self, feed: ObservedFeed, use_cases: LeadUseCases

@@ -7,7 +7,7 @@ import contextlib
 import gc
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,9 +18,9 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
-from starlette.websockets import WebSocket
+from starlette.websockets import WebSocket, WebSocketDisconnect
 from strawberry import Schema
-from strawberry.asgi import GraphQL
+from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.http.parse_content_type import parse_content_type
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
@@ -91,8 +91,20 @@ class KeepAliveHandler(BaseGraphQLTransportWSHandler[Context, None]):
         await super().shutdown()
 
 
+class TextWebSocketAdapter(ASGIWebSocketAdapter):
+    """Protocol messages as text frames: strawberry sends `encode_json`'s bytes (orjson) as binary ones,
+    which browsers' graphql-ws cannot parse (a Blob, not a string)."""
+
+    async def send_json(self, message: Mapping[str, object]) -> None:
+        try:
+            await self.ws.send_text(self.view.encode_json_string(message))
+        except WebSocketDisconnect as exc:
+            raise WebSocketDisconnected from exc
+
+
 class LeadcycleGraphQL(GraphQL[Context, None]):
     graphql_transport_ws_handler_class = KeepAliveHandler
+    websocket_adapter_class = TextWebSocketAdapter
 
     def __init__(self, schema: Schema, *, plans: Plans, subscriber_buffer: int, **options: Any) -> None:
         super().__init__(schema, **options)

@@ -3,8 +3,9 @@
 Position in the log is (xid, id): the writing transaction's id, then the row's id. Sequence
 values are taken at insert, not at commit, so following "id > last seen" would skip rows of
 transactions that commit out of order. Instead the feed reads only rows whose transaction is
-older than every transaction still in flight (`xid < xmin` of a fresh snapshot): that set is
-final, so nothing can later appear before the position already delivered. Writers of one lead
+older than every transaction still in flight in this database (`_OWN_HORIZON`, at least the
+`xmin` of a fresh snapshot): that set is final, so nothing can later appear before the position
+already delivered. Writers of one lead
 take their transaction id in lock order (repositories.py), so per lead the order is version order.
 
 Each process holds one LISTEN connection. After a commit the writer pokes the feed: the local
@@ -52,9 +53,22 @@ _FIRST_RECHECK, _LAST_RECHECK = 0.005, 0.25
 # saves all of them work, for 2 ms more before a change reaches another process's subscribers.
 _NOTIFY_GATHER = 0.002
 _XMIN = "(pg_snapshot_xmin(pg_current_snapshot())::text)::bigint"
+# The oldest transaction in flight that may write to this database: xmin spans the whole server, so
+# a transaction open in another database (another application's, a long COPY) would hold every
+# change back until it ends. Only a transaction of a backend connected to another database is
+# passed over; one that cannot be placed (pg_stat_activity read a moment after the snapshot, a
+# prepared transaction, too few privileges to see its xid) still counts, so a doubt only delays.
+# xip holds 64-bit ids, backend_xid their low 32 bits.
+_OWN_HORIZON = """(
+    SELECT coalesce(min(running.xid), (pg_snapshot_xmax(pg_current_snapshot())::text)::bigint)
+    FROM (SELECT (xip::text)::bigint AS xid FROM pg_snapshot_xip(pg_current_snapshot()) AS xip) AS running
+    WHERE running.xid % 4294967296 NOT IN (
+        SELECT (backend_xid::text)::bigint FROM pg_stat_activity
+        WHERE backend_xid IS NOT NULL AND datname <> current_database()))"""
+# The horizon of this database is looked up only when a row is at or past the server's (AND stops first).
 _READ = f"""
     SELECT c.xid, c.id, c.kind, c.from_stage, c.to_stage, c.at, c.actor, c.snapshot::text AS snapshot,
-           c.xid >= {_XMIN} AS in_flight_horizon
+           c.xid >= {_XMIN} AND c.xid >= {_OWN_HORIZON} AS in_flight_horizon
     FROM lead_changes c WHERE (c.xid, c.id) > ($1, $2) ORDER BY c.xid, c.id LIMIT $3"""
 _HORIZON = f"SELECT {_XMIN}"
 _NOTIFY = f"SELECT {_XMIN} FROM pg_notify('{CHANNEL}', '')"  # the horizon after the wake-up, in one round trip
