@@ -217,6 +217,7 @@ class TestRoundTrips:
         fallback = SimpleNamespace(loads=json.loads, dumps=Mock(side_effect=AssertionError("the slow fallback")))
         monkeypatch.setattr(mapping, "json", fallback)
 
-        await use_cases.record_activity(RecordActivity(str(created.id), "demo_request"), ACTOR)
+        recorded = await use_cases.record_activity(RecordActivity(str(created.id), "demo_request"), ACTOR)
 
         assert [lead.stage for lead in await snapshots(engine, created.id)] == [Stage.COLD, Stage.MQL]
+        assert type(recorded.id) is uuid.UUID  # orjson writes it itself; asyncpg's subclass would take a detour
