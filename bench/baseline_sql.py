@@ -2,9 +2,9 @@
 
 Both baselines call these functions: the raw one directly on a pool in the benchmark process,
 the bare Starlette app (baseline_app.py) behind HTTP. A write has the round trips of
-persistence/repositories.py: BEGIN, the writer lock (advisory lock), the row locked with its
-current cycle's activities (one SELECT ... FOR UPDATE), the active scoring model's version, one
-statement that updates the lead one version up and inserts the activity, the history rows, the
+persistence/repositories.py: BEGIN with the writer lock (advisory lock) in one message, the row
+locked with its current cycle's activities and the active scoring model's version (one SELECT ...
+FOR UPDATE), one statement that updates the lead one version up and inserts the activity, the history rows, the
 change-log row with the lead's snapshot and the stage count deltas when the stage changed
 (data-modifying WITH queries), COMMIT. The Python around it does only what the SQL
 needs (the new score, breakdown and stage as our domain would compute them for the scenario);
@@ -13,7 +13,8 @@ it decides nothing: guards are the product's job, and the baselines are the floo
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -27,13 +28,15 @@ from leadcycle.domain.scoring import DEFAULT_SCORING_MODEL
 WARM, HOT = DEFAULT_SCORING_MODEL.warm_threshold, DEFAULT_SCORING_MODEL.hot_threshold
 Row = dict[str, Any]
 
-_WRITER_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))"
-# The locked row with its current cycle's activities, in one round trip (as persistence/repositories.py reads it).
+# BEGIN and the writer lock in one simple-protocol message, as persistence/transaction.py sends them.
+_BEGIN_LOCKED = "BEGIN; SELECT pg_advisory_xact_lock(hashtextextended('{lead_id}', 0))"
+# The locked row with its current cycle's activities and the active model's version, in one round trip (as
+# persistence/repositories.py reads them).
 _LOCKED_LEAD = """
     SELECT l.*, ARRAY(SELECT a FROM activities a WHERE a.lead_id = l.id AND a.cycle = l.cycle
-                      AND (l.cycle = 1 OR a.occurred_at >= l.cycle_started_at)) AS cycle_activities
+                      AND (l.cycle = 1 OR a.occurred_at >= l.cycle_started_at)) AS cycle_activities,
+        (SELECT version FROM scoring_models WHERE status = 'ACTIVE') AS active_model_version
     FROM leads l WHERE l.id = $1 FOR UPDATE"""
-_ACTIVE_MODEL = "SELECT version FROM scoring_models WHERE status = 'ACTIVE'"
 # A write is one statement, as ours is: the row (only the columns that change), then its records as
 # data-modifying WITH queries; the change-log snapshot is the updated row, built by Postgres.
 _RECORDS = """,
@@ -150,20 +153,25 @@ def _records(actor: str, history: Sequence[tuple[str, str, Row]], change: Change
     return [actor, list(kinds), list(summaries), list(data), kind, left, entered, stages, deltas]
 
 
-async def locked_for_scoring(connection: asyncpg.Connection, lead_id: UUID) -> asyncpg.Record:
-    """The lead locked for writing, with what scoring reads: its cycle's activities and the active model."""
-    await connection.execute(_WRITER_LOCK, str(lead_id))
-    lead = await connection.fetchrow(_LOCKED_LEAD, lead_id)
-    await connection.fetchval(_ACTIVE_MODEL)
-    return lead
+@contextlib.asynccontextmanager
+async def locked_for_scoring(connection: asyncpg.Connection, lead_id: UUID) -> AsyncIterator[asyncpg.Record]:
+    """A transaction holding the lead locked for writing, with what scoring reads: its cycle's activities and the
+    active model's version. It begins with the lock, commits when the block ends and rolls back if it raises."""
+    try:
+        await connection.execute(_BEGIN_LOCKED.format(lead_id=UUID(str(lead_id))))
+        yield await connection.fetchrow(_LOCKED_LEAD, lead_id)
+    except BaseException:
+        if connection.is_in_transaction():
+            await connection.execute("ROLLBACK")
+        raise
+    await connection.execute("COMMIT")
 
 
 async def record_activity(connection: asyncpg.Connection, lead_id: UUID, kind: str, actor: str) -> Written:
     """One activity: the score moves; an immediate-hot one takes the lead to MQL in two steps."""
     rule, points, hot = RULES[kind]
     now = datetime.now(UTC)
-    async with connection.transaction():
-        lead = await locked_for_scoring(connection, lead_id)
+    async with locked_for_scoring(connection, lead_id) as lead:
         breakdown = tally(lead["score_breakdown"], rule, points, kind, now)
         score, stage, version = (
             sum(c["points"] for c in breakdown),
@@ -205,8 +213,7 @@ async def record_activity(connection: asyncpg.Connection, lead_id: UUID, kind: s
 async def recycle(connection: asyncpg.Connection, lead_id: UUID, reason: str, actor: str) -> Written:
     """RECYCLE: a new nurture cycle, behaviour points forgotten."""
     now = datetime.now(UTC)
-    async with connection.transaction():
-        lead = await locked_for_scoring(connection, lead_id)
+    async with locked_for_scoring(connection, lead_id) as lead:
         breakdown = [c for c in lead["score_breakdown"] if not c["behaviour"]]
         score, version = sum(c["points"] for c in breakdown), lead["version"] + 1
         temperature = temperature_of(score, False)

@@ -148,8 +148,8 @@ async def compare(server: ServerProcess, url: str, leads: Sequence[UUID], option
 async def _raw_lead(pool: asyncpg.Pool, lead_id: UUID, count: int) -> None:
     """One lead's activities of a batch: what the repository's save_all writes, in one transaction."""
     now = datetime.now(UTC)
-    async with pool.acquire() as connection, connection.transaction():
-        lead = dict(await locked_for_scoring(connection, lead_id))
+    async with pool.acquire() as connection, locked_for_scoring(connection, lead_id) as locked:
+        lead = dict(locked)
         first_version, history, snapshots = lead["version"], [], []
         for _ in range(count):
             before = lead["score"]

@@ -7,9 +7,12 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from types import SimpleNamespace
+from unittest.mock import Mock
 
 import pytest
 import pytest_asyncio
+from asyncpg.connection import LoggedQuery
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -18,6 +21,7 @@ from leadcycle.domain.model import Company, Contact, HistoryEntry, Lead
 from leadcycle.domain.ports import LeadChange
 from leadcycle.domain.stages import ChangeKind, Stage
 from leadcycle.domain.use_cases import LeadUseCases
+from leadcycle.persistence import mapping
 from leadcycle.persistence.database import create_engine
 from leadcycle.persistence.mapping import lead_from_snapshot, lead_to_row
 from leadcycle.persistence.unit_of_work import SqlUnitOfWork, unit_of_work_factory
@@ -167,3 +171,53 @@ class TestLeadWrites:
                 text("SELECT kind FROM lead_history WHERE lead_id = :id"), {"id": lead.id}
             )
             assert history.scalars().all() == []
+
+
+@pytest_asyncio.fixture
+async def round_trips(one_connection: AsyncEngine) -> AsyncIterator[list[str]]:
+    """The statements sent on the one connection of `one_connection`, each a round trip, as they are sent."""
+    sent: list[str] = []
+    pooled = await one_connection.raw_connection()
+    driver = pooled.driver_connection
+    assert driver is not None
+
+    def log(query: LoggedQuery) -> None:
+        sent.append(" ".join(query.query.split()[:2]))
+
+    driver.add_query_logger(log)
+    pooled.close()
+    yield sent
+    driver.remove_query_logger(log)
+
+
+class TestRoundTrips:
+    async def test_a_change_begins_with_its_writer_lock_and_reads_the_model_with_its_row(
+        self, one_connection: AsyncEngine, round_trips: list[str]
+    ) -> None:
+        use_cases = LeadUseCases(unit_of_work_factory(one_connection), lambda: datetime.now(UTC))
+        created = await use_cases.create(
+            CreateLead(Company(f"Trips {uuid.uuid4().hex[:10]}"), Contact("C"), "web_ad"), ACTOR
+        )
+        await use_cases.record_activity(RecordActivity(str(created.id), "email_open"), ACTOR)  # types introspected
+        await asyncio.sleep(0.01)  # asyncpg calls query loggers soon after, not during, a statement
+        round_trips.clear()
+
+        await use_cases.record_activity(RecordActivity(str(created.id), "email_open"), ACTOR)
+        await asyncio.sleep(0.01)
+
+        assert round_trips == ["BEGIN; SELECT", "SELECT l.*,", "WITH written", "COMMIT"]
+
+    async def test_a_write_goes_out_as_one_document_that_orjson_writes(
+        self, engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        use_cases = LeadUseCases(unit_of_work_factory(engine), lambda: datetime.now(UTC))
+        created = await use_cases.create(
+            CreateLead(Company(f"Document {uuid.uuid4().hex[:10]}"), Contact("C"), "web_ad"), ACTOR
+        )
+        fallback = SimpleNamespace(loads=json.loads, dumps=Mock(side_effect=AssertionError("the slow fallback")))
+        monkeypatch.setattr(mapping, "json", fallback)
+
+        recorded = await use_cases.record_activity(RecordActivity(str(created.id), "demo_request"), ACTOR)
+
+        assert [lead.stage for lead in await snapshots(engine, created.id)] == [Stage.COLD, Stage.MQL]
+        assert type(recorded.id) is uuid.UUID  # orjson writes it itself; asyncpg's subclass would take a detour

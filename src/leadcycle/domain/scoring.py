@@ -236,9 +236,15 @@ def score_activity(
 
 
 def _points(rules: Sequence[ActivityRule], activities: Sequence[Activity], half_life: int | None, now: datetime) -> int:
-    """What `rules` make of `activities` (all of their kind) at `now`: only they change when one is added."""
-    lines = (_behaviour_line(rule, activities, half_life, now) for rule in rules)
-    return sum(line.points for line in lines if line)
+    """What `rules` make of `activities` (all of their kind) at `now`: only they change when one is added.
+
+    The points of each rule's line (`_behaviour_line`), without the line's explanation.
+    """
+    points = 0
+    for rule in rules:
+        if counted := counted_activities(rule, activities, now):
+            points += round_points(capped(rule, faded_total(rule, counted, half_life, now)))
+    return points
 
 
 def rescore(lead: Lead, model: ScoringModel, now: datetime) -> Evaluation:

@@ -7,7 +7,8 @@ import re
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from enum import Enum
+from typing import Any, TypeVar
 from uuid import UUID
 
 import orjson
@@ -26,9 +27,27 @@ from leadcycle.domain.model import (
 from leadcycle.domain.stages import BantStatus, LossReason, SalesVerdict, Stage, Temperature
 from leadcycle.persistence.tables import leads
 
+E = TypeVar("E", bound=Enum)
+
 
 def _enum_value(member: Any) -> Any:
     return member.value if member is not None else None
+
+
+def _members(enum: type[E]) -> dict[str, E]:
+    """Members by value: a dict lookup, where calling the enum costs a microsecond or two."""
+    return {member.value: member for member in enum}
+
+
+def _or_none(enum: type[E]) -> dict[str | None, E | None]:
+    """The same, and None for None (an optional column)."""
+    found: dict[str | None, E | None] = {member.value: member for member in enum}
+    found[None] = None
+    return found
+
+
+_STAGES, _TEMPERATURES, _STATUSES = _members(Stage), _members(Temperature), _members(BantStatus)
+_LOSS_REASONS, _VERDICTS = _or_none(LossReason), _or_none(SalesVerdict)
 
 
 def bant_to_json(bant: Bant) -> dict[str, Any]:
@@ -39,7 +58,7 @@ def bant_to_json(bant: Bant) -> dict[str, Any]:
 
 
 def bant_from_json(data: Mapping[str, Any]) -> Bant:
-    criteria = {c: BantCriterion(BantStatus(data[c]["status"]), data[c]["note"]) for c in BANT_CRITERIA}
+    criteria = {c: BantCriterion(_STATUSES[data[c]["status"]], data[c]["note"]) for c in BANT_CRITERIA}
     amount, target = data["budget_amount"], data["target_date"]
     return Bant(
         **criteria,
@@ -63,7 +82,13 @@ def breakdown_to_json(breakdown: tuple[ScoreContribution, ...]) -> list[dict[str
 
 
 def breakdown_from_json(data: list[dict[str, Any]]) -> tuple[ScoreContribution, ...]:
-    return tuple(ScoreContribution(**(item | {"at": datetime.fromisoformat(item["at"])})) for item in data)
+    at = datetime.fromisoformat
+    return tuple(
+        ScoreContribution(
+            i["rule"], i["points"], i["reason"], at(i["at"]), i.get("count", 1), i.get("behaviour", False)
+        )
+        for i in data
+    )
 
 
 def activity_from_row(row: Mapping[Any, Any]) -> Activity:
@@ -111,11 +136,9 @@ def lead_to_row(lead: Lead) -> dict[str, Any]:
 
 
 def lead_from_row(row: Mapping[Any, Any]) -> Lead:
-    def optional(enum: Callable[[str], Any], value: str | None) -> Any:
-        return enum(value) if value is not None else None
-
     return Lead(
-        id=row["id"],
+        # The standard library's UUID (asyncpg's subclass is one): orjson writes only that one itself.
+        id=UUID(bytes=row["id"].bytes),
         version=row["version"],
         company=Company(
             row["company_name"],
@@ -132,20 +155,20 @@ def lead_from_row(row: Mapping[Any, Any]) -> Lead:
             row["contact_is_decision_maker"],
         ),
         source=row["source"],
-        stage=Stage(row["stage"]),
-        temperature=Temperature(row["temperature"]),
+        stage=_STAGES[row["stage"]],
+        temperature=_TEMPERATURES[row["temperature"]],
         score=row["score"],
         bant=bant_from_json(row["bant"]),
         owner_team=row["owner_team"],
         owner=row["owner"],
-        loss_reason=optional(LossReason, row["loss_reason"]),
+        loss_reason=_LOSS_REASONS[row["loss_reason"]],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
         stage_changed_at=row["stage_changed_at"],
         cycle=row["cycle"],
         cycle_started_at=row["cycle_started_at"],
         hot_signal=row["hot_signal"],
-        feedback=optional(SalesVerdict, row["feedback"]),
+        feedback=_VERDICTS[row["feedback"]],
         reached_mql_at=row["reached_mql_at"],
         reached_opportunity_at=row["reached_opportunity_at"],
         breakdown=breakdown_from_json(row["score_breakdown"]),

@@ -7,12 +7,11 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-import asyncpg
-
 from leadcycle.domain.model import Activity, Lead
 from leadcycle.domain.ports import LeadChange, StoredKey
 from leadcycle.persistence import statements
 from leadcycle.persistence.mapping import activity_from_row, lead_from_row, lead_to_row
+from leadcycle.persistence.scoring_models import ACTIVE_VERSION
 from leadcycle.persistence.stage_counts import stage_deltas
 from leadcycle.persistence.tables import (
     activities,
@@ -21,40 +20,41 @@ from leadcycle.persistence.tables import (
     leads,
     stage_count_deltas,
 )
+from leadcycle.persistence.transaction import Transaction
 
 # Writers of one lead queue on this advisory lock before locking the row. It assigns no
 # transaction id, so a writer gets its id only after the previous writer of the lead has
 # committed: change-log order by (xid, id) then matches version order (see change_log.py).
-_LEAD_WRITER_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))"
+# Without parameters (a UUID's text needs no quoting), so that BEGIN goes out with it (transaction.py).
+_LEAD_WRITER_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended('{lead_id}', 0))"
 _LEAD = "SELECT * FROM leads WHERE id = $1"
 # The activities scoring counts: those of the lead's current cycle, all of them in cycle 1.
 _IN_CYCLE = "a.cycle = l.cycle AND (l.cycle = 1 OR a.occurred_at >= l.cycle_started_at)"
 _CYCLE_ACTIVITIES = f"""
     SELECT a.* FROM activities a JOIN leads l ON l.id = a.lead_id WHERE a.lead_id = ANY($1::uuid[]) AND {_IN_CYCLE}
 """
-# The row with its cycle's activities in one round trip. The row lock does not wait (its writers
-# hold the writer lock), so the snapshot this statement reads, taken once that lock was granted,
-# already holds the previous writer's activities.
+# The row with its cycle's activities, and the active scoring model's version that the write
+# scores by, in one round trip. The row lock does not wait (its writers hold the writer lock), so
+# the snapshot this statement reads, taken once that lock was granted, already holds the previous
+# writer's activities.
 _LOCKED_LEAD = f"""
-    SELECT l.*, ARRAY(SELECT a FROM activities a WHERE a.lead_id = l.id AND {_IN_CYCLE}) AS cycle_activities
+    SELECT l.*, ARRAY(SELECT a FROM activities a WHERE a.lead_id = l.id AND {_IN_CYCLE}) AS cycle_activities,
+        ({ACTIVE_VERSION}) AS active_model_version
     FROM leads l WHERE l.id = $1 FOR UPDATE
 """
 _FIRST_LEADS = "SELECT * FROM leads ORDER BY id LIMIT $1"
 _LEADS_AFTER = "SELECT * FROM leads WHERE id > $1 ORDER BY id LIMIT $2"
 _MARK_SCORED = "UPDATE leads SET scoring_model_version = $2, review_at = $3 WHERE id = $1"
 _DUE_FOR_REVIEW = "SELECT id FROM leads WHERE review_at IS NOT NULL AND review_at <= $1 ORDER BY review_at LIMIT $2"
-_INSERT_ACTIVITIES = statements.insert_rows(
-    activities, ["lead_id", "kind", "occurred_at", "recorded_at", "properties", "points", "cycle", "rule"]
-)
-_INSERT_HISTORY = statements.insert_rows(lead_history, ["lead_id", "at", "kind", "actor", "summary", "data"])
-_INSERT_CHANGES = statements.insert_rows(
-    lead_changes, ["lead_id", "version", "kind", "actor", "at", "from_stage", "to_stage", "snapshot"]
-)
-_INSERT_STAGE_DELTAS = statements.insert_rows(stage_count_deltas, ["stage", "delta"])
 # A write is one statement: the lead's row, then its pending records in these tables.
-_PENDING = (_INSERT_ACTIVITIES, _INSERT_HISTORY, _INSERT_CHANGES, _INSERT_STAGE_DELTAS)
-_WRITE_NEW = statements.together(statements.insert(leads, [column.name for column in leads.columns]), *_PENDING)
-_WRITE_CHANGED = statements.together(statements.update_versioned(leads), *_PENDING)
+_RECORDS = {
+    activities: ["lead_id", "kind", "occurred_at", "recorded_at", "properties", "points", "cycle", "rule"],
+    lead_history: ["lead_id", "at", "kind", "actor", "summary", "data"],
+    lead_changes: ["lead_id", "version", "kind", "actor", "at", "from_stage", "to_stage", "snapshot"],
+    stage_count_deltas: ["stage", "delta"],
+}
+_WRITE_NEW = statements.together(statements.insert_one(leads), _RECORDS)
+_WRITE_CHANGED = statements.together(statements.update_versioned(leads), _RECORDS)
 
 # One statement for any number of keys.
 _CLAIM_KEYS = """
@@ -71,12 +71,12 @@ _STORED_KEYS = "SELECT key, fingerprint, lead_id FROM idempotency_keys WHERE sco
 class SqlLeadRepository:
     """Leads on the unit of work's asyncpg connection, inside its transaction: the hottest path of every write."""
 
-    def __init__(self, connection: asyncpg.Connection) -> None:
+    def __init__(self, connection: Transaction) -> None:
         self._connection = connection
 
     async def add(self, lead: Lead, change: LeadChange) -> None:
         """Insert a new lead with its pending activities, history, change-log entry and its stage's count."""
-        await self._write(_WRITE_NEW, [(lead, change)], {})
+        await self._write(_WRITE_NEW, [(lead, change)])
 
     async def get(self, lead_id: UUID) -> Lead | None:
         """The lead as committed, without locking."""
@@ -85,10 +85,11 @@ class SqlLeadRepository:
 
     async def lock(self, lead_id: UUID) -> Lead | None:
         """The lead, locked against other writers until the transaction ends."""
-        await self._connection.execute(_LEAD_WRITER_LOCK, str(lead_id))
+        await self._connection.begin_with(_LEAD_WRITER_LOCK.format(lead_id=UUID(str(lead_id))))
         row = await self._connection.fetchrow(_LOCKED_LEAD, lead_id)
         if row is None:
             return None
+        self._connection.active_model_version = row["active_model_version"]
         lead = lead_from_row(row)
         lead.cycle_activities = tuple(map(activity_from_row, row["cycle_activities"]))
         return lead
@@ -135,15 +136,13 @@ class SqlLeadRepository:
         """
         first, last = steps[0][0], steps[-1][0]
         assert [lead.version for lead, _ in steps] == list(range(first.version, last.version + 1))
-        await self._write(_WRITE_CHANGED, steps, {"expected_version": first.version - 1})
+        await self._write(_WRITE_CHANGED, steps, first.id, first.version - 1)
 
-    async def _write(
-        self, statement: statements.Together, steps: Sequence[tuple[Lead, LeadChange]], condition: dict[str, Any]
-    ) -> None:
-        """The lead's row as of the last step (with `condition`'s values), and every step's records."""
+    async def _write(self, statement: statements.Write, steps: Sequence[tuple[Lead, LeadChange]], *own: Any) -> None:
+        """The lead's row as of the last step, and every step's records; `own`: the statement's own parameters."""
         rows = [lead_to_row(lead) for lead, _ in steps]
-        arguments = statement.arguments(rows[-1] | condition, *_pending(steps, rows))
-        if await self._connection.fetchval(statement.sql, *arguments) != 1:
+        document = statement.document(rows[-1], _pending(steps, rows))
+        if await self._connection.fetchval(statement.sql, document, *own) != 1:
             raise RuntimeError(f"lead {steps[-1][0].id} was saved without holding its lock")
         for lead, _change in steps:
             lead.new_activities.clear()
@@ -198,7 +197,7 @@ def _change_row(lead: Lead, change: LeadChange, row: Mapping[str, Any]) -> dict[
 
 
 class SqlIdempotencyKeys:
-    def __init__(self, connection: asyncpg.Connection) -> None:
+    def __init__(self, connection: Transaction) -> None:
         self._connection = connection
 
     async def claim(self, scope: str, key: str, fingerprint: str, lead_id: UUID) -> StoredKey | None:

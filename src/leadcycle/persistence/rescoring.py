@@ -7,9 +7,8 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-import asyncpg
-
 from leadcycle.domain.scoring_models import RescoringRun, RunState
+from leadcycle.persistence.transaction import Transaction
 
 _RUNNING = f"state = '{RunState.RUNNING.value}'"
 # Leads scored by another version than $1, written as a range pair so the index on the column serves it.
@@ -31,7 +30,7 @@ _LATEST_OF = """
 
 
 class SqlRescoringRuns:
-    def __init__(self, connection: asyncpg.Connection) -> None:
+    def __init__(self, connection: Transaction) -> None:
         self._connection = connection
 
     async def start(self, model_version: int, actor: str, at: datetime) -> RescoringRun:

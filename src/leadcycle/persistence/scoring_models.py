@@ -6,15 +6,14 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-import asyncpg
-
 from leadcycle.domain.rules import ScoringModel
 from leadcycle.domain.rules_json import model_to_json, parse_model
 from leadcycle.domain.scoring_models import ModelStatus, StoredModel
 from leadcycle.persistence.mapping import dumps
+from leadcycle.persistence.transaction import Transaction
 
 _ACTIVE = f"status = '{ModelStatus.ACTIVE.value}'"
-_ACTIVE_VERSION = f"SELECT version FROM scoring_models WHERE {_ACTIVE}"
+ACTIVE_VERSION = f"SELECT version FROM scoring_models WHERE {_ACTIVE}"
 _DEFINITION = "SELECT definition FROM scoring_models WHERE version = $1"
 _VERSION = "SELECT * FROM scoring_models WHERE version = $1"
 _NEWEST = "SELECT * FROM scoring_models ORDER BY version DESC LIMIT $1"
@@ -50,13 +49,17 @@ class ModelCache:
 class SqlScoringModels:
     """Model versions on the unit of work's asyncpg connection."""
 
-    def __init__(self, connection: asyncpg.Connection, cache: ModelCache) -> None:
+    def __init__(self, connection: Transaction, cache: ModelCache) -> None:
         self._connection = connection
         self._cache = cache
 
     async def active(self) -> ScoringModel:
-        """The model in force: one indexed lookup of its version (every write asks), parsed only the first time."""
-        version: int = await self._connection.fetchval(_ACTIVE_VERSION)
+        """The model in force, parsed only the first time.
+
+        Every write asks, once it holds its lead: the statement that locked the lead read the
+        version already (repositories.py), else it is one indexed lookup.
+        """
+        version: int = self._connection.active_model_version or await self._connection.fetchval(ACTIVE_VERSION)
         known = self._cache.known(version)
         if known is not None:
             return known

@@ -14,15 +14,17 @@ from sqlalchemy.util import greenlet_spawn
 from leadcycle.persistence.repositories import SqlIdempotencyKeys, SqlLeadRepository
 from leadcycle.persistence.rescoring import SqlRescoringRuns
 from leadcycle.persistence.scoring_models import ModelCache, SqlScoringModels
+from leadcycle.persistence.transaction import Transaction
 
 
 class SqlUnitOfWork:
     """Implements the domain's UnitOfWork port on one connection of the engine's pool.
 
-    Every repository talks to the asyncpg connection directly, in the transaction the unit of
-    work begins on it: a write is some ten statements, and SQLAlchemy's connection, transaction
-    and result machinery around each cost more CPU than the statements (bench/RESULTS.md). The
-    pool is still SQLAlchemy's, shared with the read side, so one size bounds both.
+    Every repository talks to the asyncpg connection directly, in the transaction its first
+    statement begins (transaction.py): a write is four round trips, and SQLAlchemy's connection,
+    transaction and result machinery around each cost more CPU than the statements
+    (bench/RESULTS.md). The pool is still SQLAlchemy's, shared with the read side, so one size
+    bounds both.
 
     `after_commit` runs once the transaction is durable: the change-log wake-up goes there,
     never inside the transaction (a NOTIFY at commit takes a database-wide lock).
@@ -44,20 +46,17 @@ class SqlUnitOfWork:
         self._models = models or ModelCache()
         self._pooled: PoolProxiedConnection | None = None
         self._driver: asyncpg.Connection | None = None
+        self._transaction: Transaction | None = None
 
     async def __aenter__(self) -> Self:
         pooled = await self._engine.raw_connection()
         driver: asyncpg.Connection = pooled.driver_connection
-        try:
-            await driver.execute("BEGIN")
-        except BaseException:
-            await _hand_back(pooled, broken=True)
-            raise
         self._pooled, self._driver = pooled, driver
-        self.leads = SqlLeadRepository(driver)
-        self.idempotency = SqlIdempotencyKeys(driver)
-        self.scoring_models = SqlScoringModels(driver, self._models)
-        self.rescoring = SqlRescoringRuns(driver)
+        self._transaction = transaction = Transaction(driver)
+        self.leads = SqlLeadRepository(transaction)
+        self.idempotency = SqlIdempotencyKeys(transaction)
+        self.scoring_models = SqlScoringModels(transaction, self._models)
+        self.rescoring = SqlRescoringRuns(transaction)
         return self
 
     async def __aexit__(
@@ -66,7 +65,7 @@ class SqlUnitOfWork:
         assert self._pooled is not None
         assert self._driver is not None
         pooled, driver = self._pooled, self._driver
-        self._pooled = self._driver = None
+        self._pooled = self._driver = self._transaction = None
         broken = True
         try:
             if driver.is_in_transaction():
@@ -77,8 +76,8 @@ class SqlUnitOfWork:
             await _hand_back(pooled, broken=broken)
 
     async def commit(self) -> None:
-        assert self._driver is not None
-        await self._driver.execute("COMMIT")
+        assert self._transaction is not None
+        await self._transaction.commit()
         if self._after_commit is not None:
             self._after_commit()
 
