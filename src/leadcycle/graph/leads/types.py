@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime
 from decimal import Decimal
 
 import strawberry
 from strawberry.scalars import JSON
 
-from leadcycle.domain import model
-from leadcycle.domain.lifecycle import TRANSITIONS, Policy, blockers
+from leadcycle.domain import errors, model
+from leadcycle.domain.lifecycle import TRANSITION_OF, TRANSITIONS, Policy, blockers
 from leadcycle.graph.context import Info
 from leadcycle.graph.errors import ClientError
 from leadcycle.graph.leads.enums import BantStatus, LeadEvent, LeadStage, LossReason, Temperature
@@ -158,18 +159,7 @@ class Lead:
 
     @strawberry.field(description="Every lifecycle event with whether it is allowed now and, if not, what blocks it.")
     def available_transitions(self) -> list[TransitionOption]:
-        options = []
-        for transition in TRANSITIONS:
-            failures = [
-                GuardFailure(guard=f.guard, message=f.message)
-                for f in blockers(self.domain, transition.event, self.policy)
-            ]
-            options.append(
-                TransitionOption(
-                    event=transition.event, to_stage=transition.target, allowed=not failures, blockers=failures
-                )
-            )
-        return options
+        return [_option(t.event, tuple(blockers(self.domain, t.event, self.policy))) for t in TRANSITIONS]
 
     @strawberry.field(
         description="True for an MQL whose temperature fell below HOT as its behaviour points faded (or a new model "
@@ -218,6 +208,20 @@ class Lead:
             domain=lead,
             policy=policy,
         )
+
+
+@functools.lru_cache(maxsize=1024)
+def _option(event: LeadEvent, failures: tuple[errors.GuardFailure, ...]) -> TransitionOption:
+    """The option for an event and what blocks it: made once, as most leads of a stage share it.
+
+    The objects are shared by every lead and request that has the same failures: nothing changes them.
+    """
+    return TransitionOption(
+        event=event,
+        to_stage=TRANSITION_OF[event].target,
+        allowed=not failures,
+        blockers=[GuardFailure(guard=f.guard, message=f.message) for f in failures],
+    )
 
 
 def _bant(bant: model.Bant, policy: Policy) -> Bant:
