@@ -130,11 +130,28 @@ def first_in_range(value: int | None, default: int) -> int:
     return value
 
 
+# The lead's parts, made only when asked for (a page of leads shows few of them): resolvers of Lead.
+def _company(self: Lead) -> Company:
+    return Company(**vars(self.domain.company))
+
+
+def _contact(self: Lead) -> Contact:
+    return Contact(**vars(self.domain.contact))
+
+
+def _lead_bant(self: Lead) -> Bant:
+    return _bant(self.domain.bant, self.policy)
+
+
+def _score_breakdown(self: Lead) -> list[ScoreContribution]:
+    return [ScoreContribution(rule=c.rule, points=c.points, reason=c.reason, at=c.at) for c in self.domain.breakdown]
+
+
 @strawberry.type(description="A B2B lead: who, where from, where it stands in the lifecycle and why.")
 class Lead:
     id: strawberry.ID = strawberry.field(description="The lead's id (a UUID).")
-    company: Company = strawberry.field(description="The company the lead belongs to.")
-    contact: Contact = strawberry.field(description="The person we talk to.")
+    company: Company = strawberry.field(resolver=_company, description="The company the lead belongs to.")
+    contact: Contact = strawberry.field(resolver=_contact, description="The person we talk to.")
     source: str = strawberry.field(description="Acquisition channel, e.g. web_ad, seo, webinar, exhibition, referral.")
     stage: LeadStage = strawberry.field(description="Where the lead stands in the lifecycle.")
     temperature: Temperature = strawberry.field(description="Marketing's signal from the score and the current cycle.")
@@ -144,7 +161,9 @@ class Lead:
     version: int = strawberry.field(
         description="Incremented on every change; pass it back as expectedVersion for optimistic concurrency."
     )
-    bant: Bant = strawberry.field(description="What sales has confirmed: Budget, Authority, Need, Timeframe.")
+    bant: Bant = strawberry.field(
+        resolver=_lead_bant, description="What sales has confirmed: Budget, Authority, Need, Timeframe."
+    )
     owner_team: str | None = strawberry.field(description="The sales team working the lead.")
     owner: str | None = strawberry.field(description="The salesperson working the lead.")
     loss_reason: LossReason | None = strawberry.field(description="Why the deal was lost, while the lead is LOST.")
@@ -152,7 +171,8 @@ class Lead:
     updated_at: datetime = strawberry.field(description="When the lead last changed.")
     stage_changed_at: datetime = strawberry.field(description="When the lead entered its current stage.")
     score_breakdown: list[ScoreContribution] = strawberry.field(
-        description="Why the score is what it is: one row per contributing rule; sums to score."
+        resolver=_score_breakdown,
+        description="Why the score is what it is: one row per contributing rule; sums to score.",
     )
     domain: strawberry.Private[model.Lead]
     policy: strawberry.Private[Policy]
@@ -188,23 +208,17 @@ class Lead:
         assert lead.stage_changed_at is not None
         return cls(
             id=strawberry.ID(str(lead.id)),
-            company=Company(**vars(lead.company)),
-            contact=Contact(**vars(lead.contact)),
             source=lead.source,
             stage=lead.stage,
             temperature=lead.temperature,
             score=lead.score,
             version=lead.version,
-            bant=_bant(lead.bant, policy),
             owner_team=lead.owner_team,
             owner=lead.owner,
             loss_reason=lead.loss_reason,
             created_at=lead.created_at,
             updated_at=lead.updated_at,
             stage_changed_at=lead.stage_changed_at,
-            score_breakdown=[
-                ScoreContribution(rule=c.rule, points=c.points, reason=c.reason, at=c.at) for c in lead.breakdown
-            ],
             domain=lead,
             policy=policy,
         )
