@@ -67,6 +67,16 @@ TWO_OPERATIONS = (
 )
 
 
+class StrSubclass(str):
+    pass
+
+
+LEAVES = (
+    "mutation($input: ActivityInput!) { recordActivity(input: $input) { "
+    "... on LeadPayload { lead { id score source stage owner version } } } }"
+)
+
+
 class Views:
     """A view that learns plans and one that never does, on the same services, counting what each ran."""
 
@@ -265,6 +275,32 @@ class TestOnlyBeforeOrOnce:
         assert planned.json()["errors"][0]["path"] == ["recordActivity", "lead", "source"]
         assert views.replays == replays + 1
         assert calls == [2]
+
+    @pytest.mark.parametrize(
+        "unusual",
+        [
+            {"score": 2**40},  # beyond GraphQL's 32-bit Int: an error
+            {"score": True},  # a bool where an Int is due: graphql-core answers 1
+            {"source": 7},  # an int where a String is due: graphql-core answers "7"
+            {"stage": "MQL"},  # the enum's value, not its member
+            {"owner": StrSubclass("someone")},  # a str of another class
+        ],
+        ids=["int-beyond-32-bits", "bool-as-int", "int-as-string", "enum-value", "str-subclass"],
+    )
+    async def test_leaves_of_unusual_values_are_serialised_as_graphql_core_serialises_them(
+        self, views: Views, unusual: dict[str, Any]
+    ) -> None:
+        lead_id = await views.new_lead()
+        body = activity(lead_id, LEAVES, kind="email_open")
+        await views._post(views.planned, body)
+        real = views.leads.record_activity
+
+        async def changed(*args: Any) -> Any:
+            return dataclasses.replace(await real(*args), **unusual)
+
+        views.count_calls("record_activity", changed)
+        planned, generic = await views.both(body)
+        same(planned, generic)
 
 
 class TestRequests:

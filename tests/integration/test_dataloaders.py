@@ -2,7 +2,8 @@
 SQL statements whatever its size: child lists are loaded in one batch per list, never once per lead.
 So do the webhook endpoints with their deliveries.
 
-Runs the app's schema in-process on the test database and counts the statements the engine sends.
+Runs the app's schema in-process on the test database and counts the statements it sends, through
+SQLAlchemy and as plain SQL on the pool's asyncpg connections (the read side, persistence/driver.py).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from typing import Any
+from unittest import mock
 
 import pytest
 import pytest_asyncio
@@ -28,7 +30,7 @@ from leadcycle.domain.webhooks import DeliveryStatus, new_endpoint
 from leadcycle.graph.context import Context, Services
 from leadcycle.graph.schema import build_schema
 from leadcycle.graph.settings import Settings
-from leadcycle.persistence import webhooks
+from leadcycle.persistence import driver, webhooks
 from leadcycle.persistence.database import create_engine
 from leadcycle.persistence.tables import webhook_deliveries
 from leadcycle.persistence.unit_of_work import unit_of_work_factory
@@ -79,17 +81,50 @@ async def leads_with_history(use_cases: LeadUseCases, count: int) -> str:
 
 @contextlib.contextmanager
 def statements_sent(engine: AsyncEngine) -> Iterator[list[str]]:
-    """Every SQL statement the engine sends inside the block."""
+    """Every SQL statement sent inside the block: through SQLAlchemy, or as plain SQL on a pooled driver connection.
+
+    SQLAlchemy's go through its cursor event; the read side's plain SQL through the connections
+    `driver.connection` hands out, each watched here (asyncpg's own type introspection is not counted,
+    as SQLAlchemy's cursor event never counted it either).
+    """
     sent: list[str] = []
 
     def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         sent.append(statement)
 
+    handing_out = driver.connection
+
+    @contextlib.asynccontextmanager
+    async def watched(engine: AsyncEngine) -> AsyncIterator[Any]:
+        async with handing_out(engine) as connection:
+            yield SentOn(connection, sent)
+
     event.listen(engine.sync_engine, "before_cursor_execute", note)
     try:
-        yield sent
+        with mock.patch.object(driver, "connection", watched):
+            yield sent
     finally:
         event.remove(engine.sync_engine, "before_cursor_execute", note)
+
+
+class SentOn:
+    """An asyncpg connection noting the SQL of every statement sent on it."""
+
+    STATEMENTS = frozenset({"execute", "executemany", "fetch", "fetchrow", "fetchval", "prepare", "cursor"})
+
+    def __init__(self, connection: Any, sent: list[str]) -> None:
+        self._connection, self._sent = connection, sent
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._connection, name)
+        if name not in self.STATEMENTS:
+            return method
+
+        def noted(query: str, *args: Any, **kwargs: Any) -> Any:
+            self._sent.append(query)
+            return method(query, *args, **kwargs)
+
+        return noted
 
 
 async def read_page(

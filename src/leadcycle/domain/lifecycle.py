@@ -7,6 +7,7 @@ machine only to apply a decision already made (`fire`).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,7 +17,7 @@ from transitions import EventData, Machine
 
 from leadcycle.domain.bant import BantPolicy
 from leadcycle.domain.errors import GuardFailure, TransitionRefused
-from leadcycle.domain.model import HistoryEntry, Lead
+from leadcycle.domain.model import Bant, HistoryEntry, Lead
 from leadcycle.domain.rules import ScoringModel
 from leadcycle.domain.scoring import DEFAULT_SCORING_MODEL, start_new_cycle
 from leadcycle.domain.stages import LeadEvent, LossReason, Stage
@@ -98,7 +99,13 @@ def _hot(lead: Lead, policy: Policy, _request: TransitionRequest) -> list[GuardF
 
 
 def _bant(lead: Lead, policy: Policy, _request: TransitionRequest) -> list[GuardFailure]:
-    return [GuardFailure(f"bant.{c}", message) for c, message in policy.bant.missing(lead.bant)]
+    return list(_bant_failures(policy.bant, lead.bant))
+
+
+@functools.lru_cache(maxsize=256)
+def _bant_failures(bant_policy: BantPolicy, bant: Bant) -> tuple[GuardFailure, ...]:
+    """The failures of a BANT under a policy: most leads share a few BANTs (nothing confirmed yet, all of it)."""
+    return tuple(GuardFailure(f"bant.{c}", message) for c, message in bant_policy.missing(bant))
 
 
 def _loss_reason(_lead: Lead, _policy: Policy, request: TransitionRequest) -> list[GuardFailure]:
@@ -131,17 +138,26 @@ def blockers(
     request: TransitionRequest | None = None,
 ) -> list[GuardFailure]:
     """Every guard failing for `event` now; input guards are judged only when a request is given."""
-    transition = TRANSITION_OF[event]
-    failures = []
-    if lead.stage not in transition.sources:
-        allowed_from = ", ".join(s.value for s in transition.sources)
-        message = f"{event.value} starts only from {allowed_from}; the lead is {lead.stage.value}"
-        failures.append(GuardFailure("stage.not_allowed", message))
-    for name in transition.guards:
-        guard = GUARDS[name]
-        if request is not None or not guard.on_input:
-            failures += guard.check(lead, policy, request or TransitionRequest())
+    failures = list(_STAGE_BLOCKERS[event, lead.stage])
+    for guard in _GUARDS_OF[event] if request is not None else _STANDING_GUARDS_OF[event]:
+        failures += guard.check(lead, policy, request or _NO_REQUEST)
     return failures
+
+
+def _stage_blockers(transition: Transition, stage: Stage) -> tuple[GuardFailure, ...]:
+    """The failure of a transition from a stage it does not start from; none from its sources."""
+    if stage in transition.sources:
+        return ()
+    allowed_from = ", ".join(s.value for s in transition.sources)
+    message = f"{transition.event.value} starts only from {allowed_from}; the lead is {stage.value}"
+    return (GuardFailure("stage.not_allowed", message),)
+
+
+# What `blockers` reads for every lead, derived once from the table.
+_STAGE_BLOCKERS = {(t.event, stage): _stage_blockers(t, stage) for t in TRANSITIONS for stage in Stage}
+_GUARDS_OF = {t.event: tuple(GUARDS[name] for name in t.guards) for t in TRANSITIONS}
+_STANDING_GUARDS_OF = {event: tuple(g for g in guards if not g.on_input) for event, guards in _GUARDS_OF.items()}
+_NO_REQUEST = TransitionRequest()
 
 
 def _record_transition(event_data: EventData) -> None:

@@ -16,6 +16,8 @@ import asyncio
 import inspect
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from enum import Enum
+from operator import attrgetter
 from typing import Any
 
 from graphql import (
@@ -38,8 +40,16 @@ from graphql import (
 from graphql.execution import Executor
 from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path, Undefined
+from graphql.type.scalars import (
+    GRAPHQL_MAX_INT,
+    GRAPHQL_MIN_INT,
+    serialize_boolean,
+    serialize_id,
+    serialize_int,
+    serialize_string,
+)
 from strawberry.execution import optimized_is_awaitable
-from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.schema.schema_converter import CustomGraphQLEnumType, GraphQLCoreConverter
 from strawberry.types.base import StrawberryObjectDefinition
 from strawberry.types.field import StrawberryField
 
@@ -100,7 +110,7 @@ def completion(
 ) -> Compiled:
     """Completion of a value of `graphql_type` for the (merged) field `nodes`, as graphql-core's would produce it."""
     if isinstance(graphql_type, GraphQLNonNull):
-        inner = completion(schema, fragments, graphql_type.of_type, nodes)
+        inner = _nullable(schema, fragments, graphql_type.of_type, nodes)
         finish = inner.complete
 
         def non_null(value: Any, path: Path | None, run: Resolution) -> Any:
@@ -122,18 +132,36 @@ def _nullable(
     if isinstance(graphql_type, GraphQLList):
         return _list(completion(schema, fragments, graphql_type.of_type, nodes))
     if is_leaf_type(graphql_type):
-        leaf = graphql_type.coerce_output_value
-        return Compiled(lambda value, _path, _run: _present(leaf(value)), resolves=False)
+        return Compiled(_leaf(graphql_type), resolves=False)
     if is_abstract_type(graphql_type):
         return _abstract(schema, fragments, schema.get_possible_types(graphql_type), nodes)
     assert isinstance(graphql_type, GraphQLObjectType)
-    compiled = _object(schema, fragments, graphql_type, nodes)
-    complete, origin = compiled.complete, _origin(graphql_type)
+    return _object(schema, fragments, graphql_type, nodes, checked=True)
 
-    def of_class(value: Any, path: Path | None, run: Resolution) -> Any:
-        return complete(value, path, run) if type(value) is origin else _refuse("an object of another class")
 
-    return Compiled(of_class, compiled.resolves)
+# graphql-core's serialisers that answer a value of exactly this class with the value itself.
+_UNCHANGED: dict[Callable[[Any], Any], type] = {serialize_string: str, serialize_boolean: bool, serialize_id: str}
+
+
+def _leaf(leaf_type: Any) -> Complete:
+    """A scalar or enum value serialised as the schema's type serialises it; the commonest values without a call.
+
+    An enum member's name is looked up (strawberry's enum compares the member with every value in turn);
+    a str, bool or 32-bit int is what graphql-core's String, ID, Boolean or Int would answer for it.
+    """
+    coerce: Callable[[Any], Any] = leaf_type.coerce_output_value
+    if isinstance(leaf_type, CustomGraphQLEnumType):
+        members: type[Enum] = leaf_type.wrapped_cls  # type: ignore[assignment]  # typed as EnumMeta
+        names = {member: coerce(member) for member in members}
+        return lambda value, _path, _run: names[value] if type(value) is members else _present(coerce(value))
+    if coerce is serialize_int:
+        return lambda value, _path, _run: (
+            value if type(value) is int and GRAPHQL_MIN_INT <= value <= GRAPHQL_MAX_INT else _present(coerce(value))
+        )
+    unchanged = _UNCHANGED.get(coerce)
+    if unchanged is not None:
+        return lambda value, _path, _run: value if type(value) is unchanged else _present(coerce(value))
+    return lambda value, _path, _run: _present(coerce(value))
 
 
 def _list(item: Compiled) -> Compiled:
@@ -151,7 +179,9 @@ def _abstract(
     schema: GraphQLSchema, fragments: Fragments, possible: Iterable[GraphQLObjectType], nodes: list[FieldNode]
 ) -> Compiled:
     """A union or interface: the object's class names its type, as strawberry's type resolver would find it."""
-    compiled = {_origin(object_type): _object(schema, fragments, object_type, nodes) for object_type in possible}
+    compiled = {
+        _origin(object_type): _object(schema, fragments, object_type, nodes, checked=False) for object_type in possible
+    }
     by_class = {origin: member.complete for origin, member in compiled.items()}
 
     def complete(value: Any, path: Path | None, run: Resolution) -> Any:
@@ -162,9 +192,18 @@ def _abstract(
 
 
 def _object(
-    schema: GraphQLSchema, fragments: Fragments, object_type: GraphQLObjectType, nodes: list[FieldNode]
+    schema: GraphQLSchema,
+    fragments: Fragments,
+    object_type: GraphQLObjectType,
+    nodes: list[FieldNode],
+    *,
+    checked: bool,
 ) -> Compiled:
-    """The function turning an object of `object_type` into the response map of the `nodes`' selections."""
+    """The function turning an object of `object_type` into the response map of the `nodes`' selections.
+
+    `checked`: it first refuses an object of another class than the type's (a union's members are
+    told apart by class already).
+    """
     selection_sets = [node.selection_set for node in nodes if node.selection_set is not None]
     if not selection_sets:
         raise Unsupported("an object without a selection")
@@ -172,10 +211,13 @@ def _object(
         _field(schema, fragments, object_type, key, merged)
         for key, merged in collect_fields(schema, fragments, object_type, selection_sets).items()
     ]
+    origin = _origin(object_type) if checked else None
     if not any(field.resolves for field in fields):
         plain = [(field.key, field.read, field.finish) for field in fields]
 
         def complete_plain(source: Any, _path: Path | None, run: Resolution) -> dict[str, Any]:
+            if origin is not None and type(source) is not origin:
+                _refuse("an object of another class")
             return {key: finish(read(source), None, run) for key, read, finish in plain}
 
         return Compiled(complete_plain, resolves=False)
@@ -183,6 +225,8 @@ def _object(
     typename = object_type.name
 
     def complete(source: Any, path: Path | None, run: Resolution) -> dict[str, Any]:
+        if origin is not None and type(source) is not origin:
+            _refuse("an object of another class")
         result: dict[str, Any] = {}
         for field in fields:
             field_path = Path(path, field.key, typename)
@@ -316,8 +360,7 @@ def _is_plain(field: StrawberryField | None) -> bool:
 def _reader(field: StrawberryField) -> Callable[[Any], Any]:
     """How to get a plain field's value: the attribute, or its resolver called on the object."""
     if field.base_resolver is None:
-        name = field.python_name
-        return lambda source: getattr(source, name)
+        return attrgetter(field.python_name)
     method: Callable[[Any], Any] = field.base_resolver.wrapped_func  # type: ignore[assignment]
     return method
 

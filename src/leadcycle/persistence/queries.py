@@ -1,15 +1,17 @@
 """The read side: lead pages with keyset cursors, aggregates, and batched child lists.
 
-Each function is one SQL statement on its own short-lived connection, so GraphQL resolvers
-running concurrently never share a connection.
+Each function is one SQL statement on its own short-lived connection of the pool (driver.py), so
+GraphQL resolvers running concurrently never share a connection. Statements are Core built from the
+tables and compiled once (`driver.plain`), per filter where a filter shapes them.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import json
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -17,9 +19,8 @@ from uuid import UUID
 
 from sqlalchemy import (
     ColumnElement,
+    DateTime,
     Integer,
-    RowMapping,
-    TextClause,
     and_,
     bindparam,
     false,
@@ -27,15 +28,13 @@ from sqlalchemy import (
     not_,
     or_,
     select,
-    text,
     tuple_,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlalchemy.types import Uuid
 
 from leadcycle.domain.model import Activity, HistoryEntry, Lead
 from leadcycle.domain.stages import Stage, Temperature
+from leadcycle.persistence import driver
 from leadcycle.persistence import stage_counts as kept_counts
 from leadcycle.persistence.mapping import activity_from_row, lead_from_row
 from leadcycle.persistence.tables import activities, leads
@@ -117,43 +116,74 @@ def filter_conditions(where: LeadFilter) -> list[ColumnElement[bool]]:
     return conditions
 
 
+def _open(name: str, type_: Any) -> Any:
+    """A bind parameter given at each execution (see `driver.Plain.arguments`)."""
+    return bindparam(name, None, type_=type_)
+
+
+_LEAD = driver.plain(select(leads).where(leads.c.id == _open("id", leads.c.id.type)))
+# How many filters' compiled statements are kept (those asked last).
+_COMPILED_FILTERS = 256
+
+
 async def lead(engine: AsyncEngine, lead_id: UUID) -> Lead | None:
-    async with engine.connect() as connection:
-        row = (await connection.execute(select(leads).where(leads.c.id == lead_id))).mappings().first()
+    async with driver.connection(engine) as connection:
+        row = await connection.fetchrow(_LEAD.sql, *_LEAD.arguments(id=lead_id))
     return lead_from_row(row) if row else None
+
+
+@functools.lru_cache(maxsize=_COMPILED_FILTERS)
+def _page_statement(where: LeadFilter, order: LeadOrder, after: bool) -> driver.Plain:
+    """The page's SELECT; open parameters `limit` and, `after` a cursor, its `key` and `after_id`."""
+    column = ORDER_COLUMNS[order.field]
+    conditions = filter_conditions(where)
+    if after:
+        boundary = tuple_(_open("key", column.type), _open("after_id", leads.c.id.type))
+        position = tuple_(column, leads.c.id)
+        conditions.append(position < boundary if order.descending else position > boundary)
+    ordering = [column.desc(), leads.c.id.desc()] if order.descending else [column.asc(), leads.c.id.asc()]
+    query = select(leads).where(and_(True, *conditions)).order_by(*ordering).limit(_open("limit", Integer))
+    return driver.plain(query)
 
 
 async def lead_page(
     engine: AsyncEngine, where: LeadFilter, order: LeadOrder, first: int, after: str | None
 ) -> tuple[list[Lead], bool]:
     """Up to `first` leads after the cursor, and whether more follow."""
-    column = ORDER_COLUMNS[order.field]
-    conditions = filter_conditions(where)
+    statement = _page_statement(where, order, after is not None)
+    given: dict[str, Any] = {"limit": first + 1}
     if after is not None:
-        key, lead_id = decode_cursor(after, order)
-        position, boundary = tuple_(column, leads.c.id), tuple_(key, lead_id)
-        conditions.append(position < boundary if order.descending else position > boundary)
-    ordering = [column.desc(), leads.c.id.desc()] if order.descending else [column.asc(), leads.c.id.asc()]
-    query = select(leads).where(and_(True, *conditions)).order_by(*ordering).limit(first + 1)
-    async with engine.connect() as connection:
-        rows = (await connection.execute(query)).mappings().all()
+        given["key"], given["after_id"] = decode_cursor(after, order)
+    async with driver.connection(engine) as connection:
+        rows = await connection.fetch(statement.sql, *statement.arguments(**given))
     return [lead_from_row(row) for row in rows[:first]], len(rows) > first
 
 
+@functools.lru_cache(maxsize=_COMPILED_FILTERS)
+def _count_statement(where: LeadFilter) -> driver.Plain:
+    return driver.plain(select(func.count()).select_from(leads).where(and_(True, *filter_conditions(where))))
+
+
 async def lead_count(engine: AsyncEngine, where: LeadFilter) -> int:
-    query = select(func.count()).select_from(leads).where(and_(True, *filter_conditions(where)))
-    async with engine.connect() as connection:
-        return int((await connection.execute(query)).scalar_one())
+    statement = _count_statement(where)
+    async with driver.connection(engine) as connection:
+        return int(await connection.fetchval(statement.sql, *statement.arguments()))
+
+
+@functools.lru_cache(maxsize=_COMPILED_FILTERS)
+def _stage_count_statement(where: LeadFilter) -> driver.Plain:
+    conditions = filter_conditions(where)
+    return driver.plain(select(leads.c.stage, func.count()).where(and_(*conditions)).group_by(leads.c.stage))
 
 
 async def stage_counts(engine: AsyncEngine, where: LeadFilter) -> dict[Stage, int]:
     """Leads per stage: unfiltered, the counts the writes keep; filtered, counted in the table."""
-    conditions = filter_conditions(where)
-    if not conditions:
+    if not filter_conditions(where):
         return await kept_counts.counts(engine)
-    query = select(leads.c.stage, func.count()).where(and_(*conditions)).group_by(leads.c.stage)
-    async with engine.connect() as connection:
-        counted = {Stage(stage): count for stage, count in (await connection.execute(query)).all()}
+    statement = _stage_count_statement(where)
+    async with driver.connection(engine) as connection:
+        rows = await connection.fetch(statement.sql, *statement.arguments())
+    counted = {Stage(stage): count for stage, count in rows}
     return {stage: counted.get(stage, 0) for stage in Stage}
 
 
@@ -166,13 +196,14 @@ class ChannelCounts:
     won: int
 
 
-async def channel_counts(engine: AsyncEngine, since: datetime | None, until: datetime | None) -> list[ChannelCounts]:
-    """Leads created in [since, until) per source, most leads first."""
+@functools.cache
+def _channel_statement(since: bool, until: bool) -> driver.Plain:
+    """Per source, most leads first; open parameters `since` and `until` where bounded."""
     conditions = []
-    if since is not None:
-        conditions.append(leads.c.created_at >= since)
-    if until is not None:
-        conditions.append(leads.c.created_at < until)
+    if since:
+        conditions.append(leads.c.created_at >= _open("since", DateTime(timezone=True)))
+    if until:
+        conditions.append(leads.c.created_at < _open("until", DateTime(timezone=True)))
     count = func.count()
     query = (
         select(
@@ -186,34 +217,39 @@ async def channel_counts(engine: AsyncEngine, since: datetime | None, until: dat
         .group_by(leads.c.source)
         .order_by(count.desc(), leads.c.source)
     )
-    async with engine.connect() as connection:
-        return [ChannelCounts(**row) for row in (await connection.execute(query)).mappings()]
+    return driver.plain(query)
 
 
-def _newest_children(table: str, time_column: str) -> TextClause:
-    """The newest `first` rows of `table` for each lead in :ids: one index range scan per lead (LATERAL)."""
-    return text(
-        f"""SELECT c.* FROM unnest(:ids) AS l(id) CROSS JOIN LATERAL (
-              SELECT * FROM {table} WHERE lead_id = l.id ORDER BY {time_column} DESC, id DESC LIMIT :first) c"""
-    ).bindparams(bindparam("ids", type_=ARRAY(Uuid)), bindparam("first", type_=Integer))
+async def channel_counts(engine: AsyncEngine, since: datetime | None, until: datetime | None) -> list[ChannelCounts]:
+    """Leads created in [since, until) per source, most leads first."""
+    statement = _channel_statement(since is not None, until is not None)
+    async with driver.connection(engine) as connection:
+        rows = await connection.fetch(statement.sql, *statement.arguments(since=since, until=until))
+    return [ChannelCounts(**row) for row in rows]
+
+
+def _newest_children(table: str, time_column: str) -> str:
+    """The newest $2 rows of `table` for each lead of the array $1: one index range scan per lead (LATERAL)."""
+    return f"""SELECT c.* FROM unnest($1::uuid[]) AS l(id) CROSS JOIN LATERAL (
+              SELECT * FROM {table} WHERE lead_id = l.id ORDER BY {time_column} DESC, id DESC LIMIT $2) c"""
 
 
 _NEWEST_ACTIVITIES = _newest_children("activities", "occurred_at")
 _NEWEST_HISTORY = _newest_children("lead_history", "at")
 
 
-def _history_entry(row: RowMapping) -> HistoryEntry:
+def _history_entry(row: Mapping[str, Any]) -> HistoryEntry:
     return HistoryEntry(row["at"], row["kind"], row["actor"], row["summary"], row["data"])
 
 
 async def _grouped_by_lead(
-    engine: AsyncEngine, statement: TextClause, lead_ids: Sequence[UUID], first: int, build: Callable[[RowMapping], T]
+    engine: AsyncEngine, sql: str, lead_ids: Sequence[UUID], first: int, build: Callable[[Mapping[str, Any]], T]
 ) -> dict[UUID, list[T]]:
-    async with engine.connect() as connection:
-        rows = (await connection.execute(statement, {"ids": list(lead_ids), "first": first})).mappings()
-        grouped: dict[UUID, list[T]] = defaultdict(list)
-        for row in rows:
-            grouped[row["lead_id"]].append(build(row))
+    async with driver.connection(engine) as connection:
+        rows = await connection.fetch(sql, list(lead_ids), first)
+    grouped: dict[UUID, list[T]] = defaultdict(list)
+    for row in rows:
+        grouped[row["lead_id"]].append(build(row))
     return grouped
 
 
@@ -227,20 +263,23 @@ async def newest_history(engine: AsyncEngine, lead_ids: Sequence[UUID], first: i
     return await _grouped_by_lead(engine, _NEWEST_HISTORY, lead_ids, first, _history_entry)
 
 
+_SCORING_ACTIVITIES = driver.plain(
+    select(activities)
+    .where(
+        activities.c.lead_id == _open("lead_id", activities.c.lead_id.type),
+        activities.c.cycle == _open("cycle", Integer),
+        activities.c.points > 0,
+        activities.c.recorded_at <= _open("until", activities.c.recorded_at.type),
+    )
+    .order_by(activities.c.occurred_at.desc(), activities.c.id.desc())
+    .limit(_open("first", Integer))
+)
+
+
 async def scoring_activities(
     engine: AsyncEngine, lead_id: UUID, cycle: int, until: datetime, first: int
 ) -> list[Activity]:
     """The newest `first` activities of the lead's `cycle` that earned points, recorded by `until`."""
-    query = (
-        select(activities)
-        .where(
-            activities.c.lead_id == lead_id,
-            activities.c.cycle == cycle,
-            activities.c.points > 0,
-            activities.c.recorded_at <= until,
-        )
-        .order_by(activities.c.occurred_at.desc(), activities.c.id.desc())
-        .limit(first)
-    )
-    async with engine.connect() as connection:
-        return [activity_from_row(row) for row in (await connection.execute(query)).mappings()]
+    arguments = _SCORING_ACTIVITIES.arguments(lead_id=lead_id, cycle=cycle, until=until, first=first)
+    async with driver.connection(engine) as connection:
+        return [activity_from_row(row) for row in await connection.fetch(_SCORING_ACTIVITIES.sql, *arguments)]

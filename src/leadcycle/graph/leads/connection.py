@@ -20,10 +20,16 @@ class PageInfo:
     )
 
 
+def _cursor(self: LeadEdge) -> str:
+    """Encoded only when asked for: a page's client mostly reads the end cursor of its page info."""
+    return queries.encode_cursor(self.node.domain, self.order)
+
+
 @strawberry.type(description="One lead of a page, with its cursor.")
 class LeadEdge:
-    cursor: str = strawberry.field(description="Opaque position of this lead in the order asked for.")
+    cursor: str = strawberry.field(resolver=_cursor, description="Opaque position of this lead in the order asked for.")
     node: Lead = strawberry.field(description="The lead.")
+    order: strawberry.Private[queries.LeadOrder]
 
 
 @strawberry.type(description="A page of leads.")

@@ -101,14 +101,11 @@ async def read_page(
         found, more = await queries.lead_page(services.engine, where, order, _page_size(first), after)
     except queries.InvalidCursor as error:
         raise ClientError(str(error)) from None
-    edges = [
-        LeadEdge(cursor=queries.encode_cursor(lead, order), node=Lead.from_domain(lead, services.policy))
-        for lead in found
-    ]
+    edges = [LeadEdge(node=Lead.from_domain(lead, services.policy), order=order) for lead in found]
     page = PageInfo(
         has_next_page=more,
         has_previous_page=False,
-        start_cursor=edges[0].cursor if edges else None,
-        end_cursor=edges[-1].cursor if edges else None,
+        start_cursor=queries.encode_cursor(found[0], order) if found else None,
+        end_cursor=queries.encode_cursor(found[-1], order) if found else None,
     )
     return LeadConnection(edges=edges, page_info=page, where=where)

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime
 from decimal import Decimal
 
 import strawberry
 from strawberry.scalars import JSON
 
-from leadcycle.domain import model
-from leadcycle.domain.lifecycle import TRANSITIONS, Policy, blockers
+from leadcycle.domain import errors, model
+from leadcycle.domain.lifecycle import TRANSITION_OF, TRANSITIONS, Policy, blockers
 from leadcycle.graph.context import Info
 from leadcycle.graph.errors import ClientError
 from leadcycle.graph.leads.enums import BantStatus, LeadEvent, LeadStage, LossReason, Temperature
@@ -129,11 +130,28 @@ def first_in_range(value: int | None, default: int) -> int:
     return value
 
 
+# The lead's parts, made only when asked for (a page of leads shows few of them): resolvers of Lead.
+def _company(self: Lead) -> Company:
+    return Company(**vars(self.domain.company))
+
+
+def _contact(self: Lead) -> Contact:
+    return Contact(**vars(self.domain.contact))
+
+
+def _lead_bant(self: Lead) -> Bant:
+    return _bant(self.domain.bant, self.policy)
+
+
+def _score_breakdown(self: Lead) -> list[ScoreContribution]:
+    return [ScoreContribution(rule=c.rule, points=c.points, reason=c.reason, at=c.at) for c in self.domain.breakdown]
+
+
 @strawberry.type(description="A B2B lead: who, where from, where it stands in the lifecycle and why.")
 class Lead:
     id: strawberry.ID = strawberry.field(description="The lead's id (a UUID).")
-    company: Company = strawberry.field(description="The company the lead belongs to.")
-    contact: Contact = strawberry.field(description="The person we talk to.")
+    company: Company = strawberry.field(resolver=_company, description="The company the lead belongs to.")
+    contact: Contact = strawberry.field(resolver=_contact, description="The person we talk to.")
     source: str = strawberry.field(description="Acquisition channel, e.g. web_ad, seo, webinar, exhibition, referral.")
     stage: LeadStage = strawberry.field(description="Where the lead stands in the lifecycle.")
     temperature: Temperature = strawberry.field(description="Marketing's signal from the score and the current cycle.")
@@ -143,7 +161,9 @@ class Lead:
     version: int = strawberry.field(
         description="Incremented on every change; pass it back as expectedVersion for optimistic concurrency."
     )
-    bant: Bant = strawberry.field(description="What sales has confirmed: Budget, Authority, Need, Timeframe.")
+    bant: Bant = strawberry.field(
+        resolver=_lead_bant, description="What sales has confirmed: Budget, Authority, Need, Timeframe."
+    )
     owner_team: str | None = strawberry.field(description="The sales team working the lead.")
     owner: str | None = strawberry.field(description="The salesperson working the lead.")
     loss_reason: LossReason | None = strawberry.field(description="Why the deal was lost, while the lead is LOST.")
@@ -151,25 +171,15 @@ class Lead:
     updated_at: datetime = strawberry.field(description="When the lead last changed.")
     stage_changed_at: datetime = strawberry.field(description="When the lead entered its current stage.")
     score_breakdown: list[ScoreContribution] = strawberry.field(
-        description="Why the score is what it is: one row per contributing rule; sums to score."
+        resolver=_score_breakdown,
+        description="Why the score is what it is: one row per contributing rule; sums to score.",
     )
     domain: strawberry.Private[model.Lead]
     policy: strawberry.Private[Policy]
 
     @strawberry.field(description="Every lifecycle event with whether it is allowed now and, if not, what blocks it.")
     def available_transitions(self) -> list[TransitionOption]:
-        options = []
-        for transition in TRANSITIONS:
-            failures = [
-                GuardFailure(guard=f.guard, message=f.message)
-                for f in blockers(self.domain, transition.event, self.policy)
-            ]
-            options.append(
-                TransitionOption(
-                    event=transition.event, to_stage=transition.target, allowed=not failures, blockers=failures
-                )
-            )
-        return options
+        return [_option(t.event, tuple(blockers(self.domain, t.event, self.policy))) for t in TRANSITIONS]
 
     @strawberry.field(
         description="True for an MQL whose temperature fell below HOT as its behaviour points faded (or a new model "
@@ -198,26 +208,34 @@ class Lead:
         assert lead.stage_changed_at is not None
         return cls(
             id=strawberry.ID(str(lead.id)),
-            company=Company(**vars(lead.company)),
-            contact=Contact(**vars(lead.contact)),
             source=lead.source,
             stage=lead.stage,
             temperature=lead.temperature,
             score=lead.score,
             version=lead.version,
-            bant=_bant(lead.bant, policy),
             owner_team=lead.owner_team,
             owner=lead.owner,
             loss_reason=lead.loss_reason,
             created_at=lead.created_at,
             updated_at=lead.updated_at,
             stage_changed_at=lead.stage_changed_at,
-            score_breakdown=[
-                ScoreContribution(rule=c.rule, points=c.points, reason=c.reason, at=c.at) for c in lead.breakdown
-            ],
             domain=lead,
             policy=policy,
         )
+
+
+@functools.lru_cache(maxsize=1024)
+def _option(event: LeadEvent, failures: tuple[errors.GuardFailure, ...]) -> TransitionOption:
+    """The option for an event and what blocks it: made once, as most leads of a stage share it.
+
+    The objects are shared by every lead and request that has the same failures: nothing changes them.
+    """
+    return TransitionOption(
+        event=event,
+        to_stage=TRANSITION_OF[event].target,
+        allowed=not failures,
+        blockers=[GuardFailure(guard=f.guard, message=f.message) for f in failures],
+    )
 
 
 def _bant(bant: model.Bant, policy: Policy) -> Bant:
