@@ -227,6 +227,68 @@ class TestSameAnswers:
         same(planned, generic)
 
 
+SHAPES = {
+    "nested inputs": (
+        "mutation($input: CreateLeadInput!) { createLead(input: $input) { ... on LeadPayload { lead { "
+        "stage score company { name capital employeeCount department } contact { name isDecisionMaker phone } } } } }",
+        lambda lead_id: {
+            "company": {"name": "Shapes KK", "capital": "60000000000", "employeeCount": 1200, "department": None},
+            "contact": {"name": "Sato", "isDecisionMaker": True},
+            "source": " Web_Ad ",
+        },
+    ),
+    "explicit nulls and omitted fields": (
+        "mutation($input: UpdateLeadInput!) { updateLead(input: $input) { ... on LeadPayload { lead { "
+        "company { name department industry employeeCount } contact { title email } } } } }",
+        lambda lead_id: {
+            "leadId": lead_id,
+            "company": {"department": None, "industry": "steel", "employeeCount": 40},
+            "contact": {"title": None},
+        },
+    ),
+    "one input type twice, enums, dates and decimals": (
+        "mutation($input: UpdateBantInput!) { updateBant(input: $input) { ... on LeadPayload { lead { "
+        "bant { budget { status note } authority { status } need { status } budgetAmount targetDate satisfied } } } "
+        "... on ValidationProblem { field message } } }",
+        lambda lead_id: {
+            "leadId": lead_id,
+            "budget": {"status": "CONFIRMED", "note": "Q3"},
+            "authority": {"status": "NOT_MET"},
+            "budgetAmount": "12000000",
+            "targetDate": "2027-03-31",
+        },
+    ),
+    "lists of enums and strings, a default": (
+        "query($filter: LeadFilter, $order: LeadOrder) { leads(first: 3, filter: $filter, orderBy: $order) { "
+        "edges { node { stage temperature } } } }",
+        lambda lead_id: {"stages": ["COLD", "WARM"], "temperatures": [], "sources": ["SEO", "web_ad"], "minScore": 0},
+    ),
+}
+
+
+class TestArguments:
+    """Arguments reach the resolver as strawberry would convert them, whatever the shape of their input types."""
+
+    @pytest.mark.parametrize("shape", SHAPES)
+    async def test_each_shape_of_input_is_converted_alike(self, views: Views, shape: str) -> None:
+        query, variables = SHAPES[shape]
+        lead_id = await views.new_lead()
+        if shape.startswith("lists"):
+            body = {"query": query, "variables": {"filter": variables(lead_id), "order": {"field": "CREATED_AT"}}}
+        elif shape.startswith("explicit"):  # something to clear first
+            filled = {"leadId": lead_id, "company": {"department": "sales"}, "contact": {"title": "CTO"}}
+            await views._post(views.generic, {"query": query, "variables": {"input": filled}})
+            body = {"query": query, "variables": {"input": variables(lead_id)}}
+        else:
+            body = {"query": query, "variables": {"input": variables(lead_id)}}
+        await views._post(views.planned, body)
+        executions = views.executions
+        planned, generic = await views.both(body)
+        assert views.executions == executions + 1
+        same(planned, generic)
+        assert "errors" not in planned.json(), planned.json()
+
+
 class TestOnlyBeforeOrOnce:
     async def test_variables_that_do_not_coerce_go_to_graphql_core_and_nothing_runs(self, views: Views) -> None:
         lead_id = await views.new_lead()

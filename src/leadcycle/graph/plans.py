@@ -42,6 +42,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.utils.await_maybe import await_maybe
 
+from leadcycle.graph.arguments import strawberry_call
 from leadcycle.graph.completion import Compiled, Resolution, Unsupported, collect_fields, completion, resolver
 from leadcycle.graph.errors import mask_errors
 
@@ -139,10 +140,13 @@ class Plan:
         field = root_type.fields.get(nodes[0].name.value)
         if field is None:
             raise Unsupported("a root field of the schema's own")
-        if mutation and not inspect.iscoroutinefunction(field.resolve):
+        try:
+            resolve, lazy = strawberry_call(schema, root_type, field, nodes)
+        except Unsupported:
+            resolve, lazy = resolver(root_type, field, nodes), inspect.iscoroutinefunction(field.resolve)
+        if mutation and not lazy:
             raise Unsupported("a mutation whose resolver runs when called, not only once awaited")
         compiled = completion(schema._schema, fragments, field.type, nodes)
-        resolve = resolver(root_type, field, nodes)
         return cls(schema, document, operation_name, root_type, key, resolve, compiled, mutation)
 
     async def run(
