@@ -18,19 +18,24 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
+import strawberry
 import strawberry.schema.schema as strawberry_schema_module
+from graphql import parse
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route
+from strawberry import relay
 
 import leadcycle.graph.plans as plans_module
 from leadcycle.domain.model_use_cases import ScoringModelUseCases
 from leadcycle.domain.use_cases import LeadUseCases
 from leadcycle.graph.app import LeadcycleGraphQL, utc_now
+from leadcycle.graph.arguments import strawberry_call
+from leadcycle.graph.completion import Unsupported
 from leadcycle.graph.context import Services
 from leadcycle.graph.middleware import CORS, RequestId
-from leadcycle.graph.plans import Plans
+from leadcycle.graph.plans import Plan, Plans
 from leadcycle.graph.schema import build_schema
 from leadcycle.graph.settings import Settings
 from leadcycle.persistence import queries
@@ -628,3 +633,58 @@ class TestHeaders:
         same(*answers)
         assert "origin" in answers[0].headers["vary"].lower()
         assert (answers[0].headers.get("access-control-allow-origin") == ORIGIN) == (origin == ORIGIN)
+
+
+@strawberry.input
+class Tree:
+    label: str
+    children: list[Tree] | None = None
+
+
+@strawberry.type
+class Small:
+    @strawberry.field
+    def node(self, id: relay.GlobalID) -> str:
+        return f"{id.type_name} {id.node_id}"
+
+    @strawberry.field
+    def tree(self, tree: Tree) -> str:
+        return tree.label + "".join(f"({child.label})" for child in tree.children or ())
+
+    @strawberry.field
+    def words(self, words: list[str | None], upper: bool = False) -> str:
+        return " ".join(str(word) for word in words).upper() if upper else " ".join(map(str, words))
+
+
+class TestConversionLeftToStrawberry:
+    """Arguments compiled conversion does not cover are converted by strawberry's own resolver, with the same answer."""
+
+    @pytest.mark.parametrize(
+        ("query", "variables", "compiled"),
+        [
+            ("query($id: ID!) { node(id: $id) }", {"id": relay.to_base64("Lead", "7")}, False),
+            ('{ tree(tree: {label: "a", children: [{label: "b"}]}) }', {}, False),
+            ("query($w: [String]!) { words(words: $w) }", {"w": ["a", None]}, True),
+        ],
+        ids=["global-id", "input-holding-itself", "list-of-optional-leaves"],
+    )
+    async def test_the_plan_answers_as_graphql_core(
+        self, query: str, variables: dict[str, Any], compiled: bool
+    ) -> None:
+        schema = strawberry.Schema(query=Small)
+        plan = Plan.compile(schema, parse(query), None)
+        assert covered(schema, plan) is compiled
+        planned = await plan.run(None, variables, None)
+        assert planned is not None
+        generic = await schema.execute(query, variable_values=variables)
+        assert (planned.data, planned.errors) == (generic.data, generic.errors)
+
+
+def covered(schema: strawberry.Schema, plan: Plan) -> bool:
+    """Whether compiled conversion covers the plan's root field."""
+    node = plan.document.definitions[0].selection_set.selections[0]  # type: ignore[attr-defined]
+    try:
+        strawberry_call(schema, plan.root_type, plan.root_type.fields[plan.key], [node])
+    except Unsupported:
+        return False
+    return True
