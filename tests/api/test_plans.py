@@ -30,7 +30,7 @@ from strawberry import relay
 import leadcycle.graph.plans as plans_module
 from leadcycle.domain.model_use_cases import ScoringModelUseCases
 from leadcycle.domain.use_cases import LeadUseCases
-from leadcycle.graph.app import LeadcycleGraphQL, utc_now
+from leadcycle.graph.app import utc_now
 from leadcycle.graph.arguments import strawberry_call
 from leadcycle.graph.completion import Unsupported
 from leadcycle.graph.context import Services
@@ -38,6 +38,7 @@ from leadcycle.graph.middleware import CORS, RequestId
 from leadcycle.graph.plans import Plan, Plans
 from leadcycle.graph.schema import build_schema
 from leadcycle.graph.settings import Settings
+from leadcycle.graph.view import LeadcycleGraphQL
 from leadcycle.persistence import queries
 from leadcycle.persistence.unit_of_work import unit_of_work_factory
 from tests.api.operations import LEAD, PROBLEM, RECORD_ACTIVITY, TRANSITION, unique

@@ -8,7 +8,7 @@ text and operation name: one root query or mutation field (or the root's `__type
 graphql-core as always, its resolver called as graphql-core would call it, and its result completed by compiled
 completion (graph/completion.py). The plan answers that first request already, right after validation; every
 later GET or POST with the same text skips strawberry's view and pipeline and goes straight to the resolver
-(graph/app.py).
+(graph/view.py).
 
 A mutation's resolver runs exactly once. Whatever the plan cannot answer before it runs (variables that do not
 coerce, anything unusual about the request) goes to the generic path instead; whatever it cannot answer after
