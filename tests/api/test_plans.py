@@ -1,8 +1,9 @@
-"""Compiled plans answer a mutation exactly as strawberry and graphql-core do, and run its use case once.
+"""Compiled plans answer an operation exactly as strawberry and graphql-core do, and run a mutation's use case once.
 
 Two views of the same schema in this process: one learns plans from what it executes, the other never
-does. The same request goes to both; the planned view's second answer comes from its plan (graphql-core's
-executor not called), the other's from the generic path, and the two must be the same bytes.
+does. The same request goes to both; the planned view's answers come from its plan (graphql-core's
+executor not called: the first request's right after validation, the later ones' before strawberry sees
+them), the other's from the generic path, and the two must be the same bytes and headers.
 """
 
 from __future__ import annotations
@@ -17,25 +18,32 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
+import strawberry
 import strawberry.schema.schema as strawberry_schema_module
+from graphql import parse
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route
+from strawberry import relay
 
 import leadcycle.graph.plans as plans_module
 from leadcycle.domain.model_use_cases import ScoringModelUseCases
 from leadcycle.domain.use_cases import LeadUseCases
-from leadcycle.graph.app import LeadcycleGraphQL, utc_now
+from leadcycle.graph.app import utc_now
+from leadcycle.graph.arguments import strawberry_call
+from leadcycle.graph.completion import Unsupported
 from leadcycle.graph.context import Services
-from leadcycle.graph.middleware import RequestId
-from leadcycle.graph.plans import Plans
+from leadcycle.graph.middleware import CORS, RequestId
+from leadcycle.graph.plans import Plan, Plans
 from leadcycle.graph.schema import build_schema
 from leadcycle.graph.settings import Settings
+from leadcycle.graph.view import LeadcycleGraphQL
 from leadcycle.persistence import queries
 from leadcycle.persistence.unit_of_work import unit_of_work_factory
-from tests.api.operations import PROBLEM, RECORD_ACTIVITY, TRANSITION, unique
+from tests.api.operations import LEAD, PROBLEM, RECORD_ACTIVITY, TRANSITION, unique
 
+ORIGIN = "https://app.example"
 CREATE = (
     "mutation($input: CreateLeadInput!) { createLead(input: $input) { ... on LeadPayload { lead { id version } } } }"
 )
@@ -97,7 +105,8 @@ class Views:
     def _client(self, plans: Plans, *, learns: bool) -> httpx.AsyncClient:
         schema = build_schema(Settings(), plans if learns else None)
         view = LeadcycleGraphQL(schema, plans=plans, subscriber_buffer=16)
-        app = Starlette(routes=[Route("/graphql", view, methods=["GET", "POST"])], middleware=[Middleware(RequestId)])
+        middleware = [Middleware(RequestId), Middleware(CORS, allow_origins=[ORIGIN], allow_methods=["GET", "POST"])]
+        app = Starlette(routes=[Route("/graphql", view, methods=["GET", "POST"])], middleware=middleware)
         app.state.services = self.services
         return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
 
@@ -138,6 +147,11 @@ class Views:
         """The planned view's answer, then the generic view's, to the same request."""
         return await self._post(self.planned, body), await self._post(self.generic, body)
 
+    async def both_get(self, params: dict[str, str], **headers: str) -> tuple[httpx.Response, httpx.Response]:
+        """The planned view's answer, then the generic view's, to the same GET."""
+        planned = await self.planned.get("/graphql", params=params, headers=headers)
+        return planned, await self.generic.get("/graphql", params=params, headers=headers)
+
     async def _post(self, client: httpx.AsyncClient, body: dict[str, Any] | bytes) -> httpx.Response:
         if isinstance(body, bytes):
             return await client.post("/graphql", content=body, headers={"content-type": "application/json"})
@@ -159,8 +173,14 @@ async def views(engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch) -> AsyncIt
 
 
 def same(planned: httpx.Response, generic: httpx.Response) -> None:
+    """Same status, body and headers (each with a request id of its own)."""
     assert (planned.status_code, planned.content) == (generic.status_code, generic.content)
-    assert planned.headers["content-type"] == generic.headers["content-type"]
+    assert planned.headers["x-request-id"] != generic.headers["x-request-id"]
+    assert without_request_id(planned) == without_request_id(generic)
+
+
+def without_request_id(response: httpx.Response) -> list[tuple[str, str]]:
+    return [(name, value) for name, value in response.headers.multi_items() if name != "x-request-id"]
 
 
 def activity(lead_id: str, query: str = RECORD_ACTIVITY, **fields: Any) -> dict[str, Any]:
@@ -177,8 +197,9 @@ class TestSameAnswers:
     ) -> None:
         lead_id = await views.new_lead()
         body = activity(lead_id, query, kind="demo_request")  # an idempotency key: a retry changes nothing
-        first = await views._post(views.planned, body)  # the generic path runs it, and the plan is learnt
         executions = views.executions
+        first = await views._post(views.planned, body)  # validated, then answered by the plan it was compiled into
+        assert views.executions == executions
         planned, generic = await views.both(body)
         assert views.executions == executions + 1  # only the generic view's request reached graphql-core
         same(planned, generic)
@@ -222,6 +243,68 @@ class TestSameAnswers:
         same(planned, generic)
 
 
+SHAPES = {
+    "nested inputs": (
+        "mutation($input: CreateLeadInput!) { createLead(input: $input) { ... on LeadPayload { lead { "
+        "stage score company { name capital employeeCount department } contact { name isDecisionMaker phone } } } } }",
+        lambda lead_id: {
+            "company": {"name": "Shapes KK", "capital": "60000000000", "employeeCount": 1200, "department": None},
+            "contact": {"name": "Sato", "isDecisionMaker": True},
+            "source": " Web_Ad ",
+        },
+    ),
+    "explicit nulls and omitted fields": (
+        "mutation($input: UpdateLeadInput!) { updateLead(input: $input) { ... on LeadPayload { lead { "
+        "company { name department industry employeeCount } contact { title email } } } } }",
+        lambda lead_id: {
+            "leadId": lead_id,
+            "company": {"department": None, "industry": "steel", "employeeCount": 40},
+            "contact": {"title": None},
+        },
+    ),
+    "one input type twice, enums, dates and decimals": (
+        "mutation($input: UpdateBantInput!) { updateBant(input: $input) { ... on LeadPayload { lead { "
+        "bant { budget { status note } authority { status } need { status } budgetAmount targetDate satisfied } } } "
+        "... on ValidationProblem { field message } } }",
+        lambda lead_id: {
+            "leadId": lead_id,
+            "budget": {"status": "CONFIRMED", "note": "Q3"},
+            "authority": {"status": "NOT_MET"},
+            "budgetAmount": "12000000",
+            "targetDate": "2027-03-31",
+        },
+    ),
+    "lists of enums and strings, a default": (
+        "query($filter: LeadFilter, $order: LeadOrder) { leads(first: 3, filter: $filter, orderBy: $order) { "
+        "edges { node { stage temperature } } } }",
+        lambda lead_id: {"stages": ["COLD", "WARM"], "temperatures": [], "sources": ["SEO", "web_ad"], "minScore": 0},
+    ),
+}
+
+
+class TestArguments:
+    """Arguments reach the resolver as strawberry would convert them, whatever the shape of their input types."""
+
+    @pytest.mark.parametrize("shape", SHAPES)
+    async def test_each_shape_of_input_is_converted_alike(self, views: Views, shape: str) -> None:
+        query, variables = SHAPES[shape]
+        lead_id = await views.new_lead()
+        if shape.startswith("lists"):
+            body = {"query": query, "variables": {"filter": variables(lead_id), "order": {"field": "CREATED_AT"}}}
+        elif shape.startswith("explicit"):  # something to clear first
+            filled = {"leadId": lead_id, "company": {"department": "sales"}, "contact": {"title": "CTO"}}
+            await views._post(views.generic, {"query": query, "variables": {"input": filled}})
+            body = {"query": query, "variables": {"input": variables(lead_id)}}
+        else:
+            body = {"query": query, "variables": {"input": variables(lead_id)}}
+        await views._post(views.planned, body)
+        executions = views.executions
+        planned, generic = await views.both(body)
+        assert views.executions == executions + 1
+        same(planned, generic)
+        assert "errors" not in planned.json(), planned.json()
+
+
 class TestOnlyBeforeOrOnce:
     async def test_variables_that_do_not_coerce_go_to_graphql_core_and_nothing_runs(self, views: Views) -> None:
         lead_id = await views.new_lead()
@@ -234,6 +317,19 @@ class TestOnlyBeforeOrOnce:
             assert planned.json()["errors"]
         assert views.executions == executions + 6  # both views' requests reached graphql-core's checks
         assert calls == [0]
+
+    async def test_a_first_request_whose_variables_do_not_coerce_is_answered_by_graphql_core(
+        self, views: Views
+    ) -> None:
+        lead_id = await views.new_lead()
+        calls = views.count_calls("record_activity")
+        executions = views.executions
+        planned, generic = await views.both({"query": RECORD_ACTIVITY, "variables": {"input": {"leadId": lead_id}}})
+        same(planned, generic)
+        assert planned.json()["errors"]
+        assert (views.executions, calls) == (executions + 2, [0])
+        await views._post(views.planned, activity(lead_id, kind="email_open"))
+        assert (views.executions, calls) == (executions + 2, [1])  # the plan learnt from the first answered it
 
     async def test_an_unexpected_error_is_masked_and_logged_and_the_use_case_runs_once(
         self, views: Views, caplog: pytest.LogCaptureFixture
@@ -450,3 +546,182 @@ class TestContentTypes:
         ]
         same(*answers)
         assert views.executions == executions + (1 if planned else 0)
+
+
+PAGE = (
+    "pageInfo { hasNextPage hasPreviousPage startCursor endCursor } edges { cursor node { __typename " + LEAD + " } }"
+)
+PAGE_QUERY = "query($n: Int, $after: String) { page: leads(first: $n, after: $after) { " + PAGE + " } }"
+
+
+class TestGet:
+    """A query over GET is answered by the plan of its document, however the document first came."""
+
+    async def test_a_page_with_variables_aliases_and_the_next_page(self, views: Views) -> None:
+        for source in ("web_ad", "seo", "webinar"):
+            await views._post(views.generic, activity(await views.new_lead(), kind="demo_request", source=source))
+        executions = views.executions
+        first, generic = await views.both_get({"query": PAGE_QUERY, "variables": '{"n": 2}'})
+        same(first, generic)
+        after = first.json()["data"]["page"]["pageInfo"]["endCursor"]
+        params = {"query": PAGE_QUERY, "variables": json.dumps({"n": 2, "after": after})}
+        planned, generic = await views.both_get(params)
+        same(planned, generic)
+        assert views.executions == executions + 2  # the generic view's two; the planned view's came from its plan
+        assert len(planned.json()["data"]["page"]["edges"]) == 2
+        assert planned.json()["data"]["page"]["edges"][0] != first.json()["data"]["page"]["edges"][0]
+
+    async def test_a_document_first_posted_is_then_answered_over_get(self, views: Views) -> None:
+        lead_id = await views.new_lead()
+        body = {"query": LEAD_WITH_CHILDREN, "variables": {"id": lead_id, "n": 2}}
+        await views._post(views.planned, body)
+        executions = views.executions
+        planned, generic = await views.both_get(
+            {"query": LEAD_WITH_CHILDREN, "variables": json.dumps(body["variables"])}
+        )
+        same(planned, generic)
+        assert views.executions == executions + 1
+        assert planned.json()["data"]["lead"]["id"] == lead_id
+
+    @pytest.mark.parametrize(
+        "params",
+        [
+            {"query": "{ __typename }", "variables": "{"},
+            {"query": "{ __typename }", "variables": "[]"},
+            {"query": "{ __typename }", "extensions": "5"},
+            {"query": "mutation { __typename }"},
+            {"variables": "{}"},
+        ],
+        ids=["bad-json", "variables-list", "extensions-number", "mutation", "no-query"],
+    )
+    async def test_unusual_parameters_are_answered_by_strawberry(self, views: Views, params: dict[str, str]) -> None:
+        await views._post(views.planned, {"query": params.get("query", "{ __typename }")})  # learn its plan
+        planned, generic = await views.both_get(params)
+        same(planned, generic)
+        assert planned.status_code == (400 if "query" in params else 200)  # no query: GraphiQL
+
+    async def test_a_mutation_first_posted_is_still_refused_over_get(self, views: Views) -> None:
+        lead_id = await views.new_lead()
+        calls = views.count_calls("record_activity")
+        await views._post(views.planned, activity(lead_id, kind="email_open"))
+        variables = json.dumps({"input": {"leadId": lead_id, "kind": "email_open"}})
+        planned, generic = await views.both_get({"query": RECORD_ACTIVITY, "variables": variables})
+        same(planned, generic)
+        assert planned.status_code == 400
+        assert calls == [1]
+
+
+class TestPages:
+    """A page of leads is answered by its plan from the document's first request (a fast path of its own did before)."""
+
+    async def test_a_plain_page_is_answered_by_its_plan_from_the_first_request(self, views: Views) -> None:
+        for source in ("web_ad", "seo", "webinar", "referral"):
+            await views._post(views.generic, activity(await views.new_lead(), kind="demo_request", source=source))
+        executions = views.executions
+        body = {"query": "{ leads(first: 4) { " + PAGE + " } }"}
+        first = await views._post(views.planned, body)
+        planned, generic = await views.both(body)
+        assert views.executions == executions + 1
+        same(first, generic)
+        same(planned, generic)
+        assert len(planned.json()["data"]["leads"]["edges"]) == 4
+
+    async def test_a_document_no_plan_answers_goes_to_graphql_core_every_time(self, views: Views) -> None:
+        body = {"query": "{ leads(first: 2) { edges { node { id } } } pipeline { total } }"}
+        executions = views.executions
+        for _ in range(2):
+            planned, generic = await views.both(body)
+            same(planned, generic)
+            assert planned.json()["data"]["pipeline"]["total"] >= 0
+        assert views.executions == executions + 4
+
+    @pytest.mark.parametrize("method", ["POST", "GET"])
+    async def test_errors_are_graphql_cores(self, views: Views, method: str) -> None:
+        query = "{ leads(first: 201) { edges { cursor } } }"
+        for _ in range(2):
+            if method == "POST":
+                planned, generic = await views.both({"query": query})
+            else:
+                planned, generic = await views.both_get({"query": query})
+            same(planned, generic)
+            assert planned.json()["errors"][0]["message"] == "first must be between 0 and 200"
+
+
+class TestTypename:
+    @pytest.mark.parametrize("query", ["{ __typename }", "mutation { kind: __typename }"])
+    async def test_the_root_typename_alone_is_planned(self, views: Views, query: str) -> None:
+        executions = views.executions
+        for _ in range(2):
+            planned, generic = await views.both({"query": query})
+            same(planned, generic)
+        assert views.executions == executions + 2  # the generic view's only
+        assert planned.json()["data"] in ({"__typename": "Query"}, {"kind": "Mutation"})
+
+
+class TestHeaders:
+    @pytest.mark.parametrize("origin", [None, ORIGIN, "https://elsewhere.example"])
+    async def test_a_planned_answer_has_the_headers_of_the_generic_one(self, views: Views, origin: str | None) -> None:
+        headers = {"origin": origin} if origin else {}
+        body = {"query": "{ __typename }"}
+        await views._post(views.planned, body)
+        answers = [
+            await client.post("/graphql", json=body, headers=headers) for client in (views.planned, views.generic)
+        ]
+        same(*answers)
+        assert "origin" in answers[0].headers["vary"].lower()
+        assert (answers[0].headers.get("access-control-allow-origin") == ORIGIN) == (origin == ORIGIN)
+
+
+@strawberry.input
+class Tree:
+    label: str
+    children: list[Tree] | None = None
+
+
+@strawberry.type
+class Small:
+    @strawberry.field
+    def node(self, id: relay.GlobalID) -> str:
+        return f"{id.type_name} {id.node_id}"
+
+    @strawberry.field
+    def tree(self, tree: Tree) -> str:
+        return tree.label + "".join(f"({child.label})" for child in tree.children or ())
+
+    @strawberry.field
+    def words(self, words: list[str | None], upper: bool = False) -> str:
+        return " ".join(str(word) for word in words).upper() if upper else " ".join(map(str, words))
+
+
+class TestConversionLeftToStrawberry:
+    """Arguments compiled conversion does not cover are converted by strawberry's own resolver, with the same answer."""
+
+    @pytest.mark.parametrize(
+        ("query", "variables", "compiled"),
+        [
+            ("query($id: ID!) { node(id: $id) }", {"id": relay.to_base64("Lead", "7")}, False),
+            ('{ tree(tree: {label: "a", children: [{label: "b"}]}) }', {}, False),
+            ("query($w: [String]!) { words(words: $w) }", {"w": ["a", None]}, True),
+        ],
+        ids=["global-id", "input-holding-itself", "list-of-optional-leaves"],
+    )
+    async def test_the_plan_answers_as_graphql_core(
+        self, query: str, variables: dict[str, Any], compiled: bool
+    ) -> None:
+        schema = strawberry.Schema(query=Small)
+        plan = Plan.compile(schema, parse(query), None)
+        assert covered(schema, plan) is compiled
+        planned = await plan.run(None, variables, None)
+        assert planned is not None
+        generic = await schema.execute(query, variable_values=variables)
+        assert (planned.data, planned.errors) == (generic.data, generic.errors)
+
+
+def covered(schema: strawberry.Schema, plan: Plan) -> bool:
+    """Whether compiled conversion covers the plan's root field."""
+    node = plan.document.definitions[0].selection_set.selections[0]  # type: ignore[attr-defined]
+    try:
+        strawberry_call(schema, plan.root_type, plan.root_type.fields[plan.key], [node])
+    except Unsupported:
+        return False
+    return True

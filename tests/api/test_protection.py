@@ -1,16 +1,21 @@
 """What protects the service from heavy, oversized or hostile requests, and what it says when hurt."""
 
+import json
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 import strawberry.schema.schema as strawberry_schema_module
+from starlette.middleware.cors import CORSMiddleware
+from starlette.types import Receive, Scope, Send
 
 from leadcycle.domain.model_use_cases import ScoringModelUseCases
 from leadcycle.domain.use_cases import LeadUseCases
 from leadcycle.graph.app import create_app, utc_now
 from leadcycle.graph.context import Context, Services
+from leadcycle.graph.middleware import CORS
 from leadcycle.graph.schema import build_schema
 from leadcycle.graph.settings import Settings
 from leadcycle.persistence.database import create_engine
@@ -59,6 +64,19 @@ class TestQueryLimits:
         response = await client.post("/graphql", json={"query": PIPELINE, "variables": {"pad": padding}})
         assert response.status_code == 413
         assert "larger than" in response.json()["errors"][0]["message"]
+
+    async def test_a_streamed_body_over_the_limit_gets_413_also_where_a_plan_would_answer(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        assert (await client.post("/graphql", json={"query": PIPELINE})).status_code == 200  # its plan is learnt
+        body = json.dumps({"query": PIPELINE, "variables": {"pad": "x" * (1024 * 1024 + 1)}}).encode()
+
+        async def chunks() -> AsyncIterator[bytes]:  # no content-length: the limit counts what arrives
+            for start in range(0, len(body), 65536):
+                yield body[start : start + 65536]
+
+        response = await client.post("/graphql", content=chunks(), headers={"content-type": "application/json"})
+        assert response.status_code == 413
 
 
 class TestValidationCache:
@@ -132,3 +150,18 @@ class TestCors:
             refused = await client.options("/graphql", headers={"origin": "https://evil.example", **preflight})
         assert allowed.headers["access-control-allow-origin"] == "https://app.example"
         assert "access-control-allow-origin" not in refused.headers
+
+    @pytest.mark.parametrize("vary", [[], [b"Accept-Encoding"], [b"Accept", b"Cookie"]])
+    async def test_a_request_without_origin_gets_what_starlettes_cors_gives_it(self, vary: list[bytes]) -> None:
+        async def app(scope: Scope, receive: Receive, send: Send) -> None:
+            headers = [(b"content-type", b"text/plain"), *((b"vary", value) for value in vary)]
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            await send({"type": "http.response.body", "body": b"ok"})
+
+        answers = []
+        for cors in (CORS, CORSMiddleware):
+            wrapped = cors(app, allow_origins=["https://app.example"], allow_methods=["GET", "POST"])
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=wrapped), base_url="http://test") as client:
+                answers.append((await client.post("/", content=b"{}")).headers.multi_items())
+        assert answers[0] == answers[1]
+        assert ("vary", ", ".join([*(value.decode() for value in vary), "Origin"])) in answers[0]

@@ -2,42 +2,29 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import gc
-import json
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-import orjson
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
-from starlette.websockets import WebSocket, WebSocketDisconnect
-from strawberry import Schema
-from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
-from strawberry.http.exceptions import WebSocketDisconnected
-from strawberry.http.parse_content_type import parse_content_type
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
-from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler, Operation
-from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage
-from strawberry.types.unset import UNSET
 
 from leadcycle.domain.model_use_cases import ScoringModelUseCases
 from leadcycle.domain.rescoring import Rescoring
 from leadcycle.domain.use_cases import LeadUseCases
 from leadcycle.domain.webhooks import RetryPolicy
-from leadcycle.graph.context import ANONYMOUS, Context, Services
-from leadcycle.graph.fanout import Fanout, serve_shared
-from leadcycle.graph.middleware import BodyLimit, RequestId
-from leadcycle.graph.plans import Plan, Plans
+from leadcycle.graph.context import Services
+from leadcycle.graph.middleware import CORS, BodyLimit, RequestId
+from leadcycle.graph.plans import Plans
 from leadcycle.graph.schema import build_schema
 from leadcycle.graph.settings import Settings
+from leadcycle.graph.view import LeadcycleGraphQL
 from leadcycle.persistence.change_feed import ChangeFeed
 from leadcycle.persistence.database import create_engine, is_ready, migrate, plain_url
 from leadcycle.persistence.rescoring_job import RescoringJob
@@ -48,134 +35,10 @@ from leadcycle.persistence.webhook_delivery import WorkerOptions
 from leadcycle.persistence.webhook_runtime import Webhooks
 
 log = logging.getLogger("leadcycle")
-JsonObject = dict[str, Any]
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-class KeepAliveHandler(BaseGraphQLTransportWSHandler[Context, None]):
-    """graphql-transport-ws with pings from the server every `keep_alive_interval` once acknowledged.
-
-    strawberry's `keep_alive` drives only the legacy graphql-ws protocol; this does the same for
-    graphql-transport-ws, whose `ping` clients answer with `pong`. A client that hears nothing for
-    two intervals can take the connection for dead, reconnect, and resume from its last cursor.
-    """
-
-    _pinger: asyncio.Task[None] | None = None
-
-    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
-        await super().handle_connection_init(message)
-        interval = self.view.keep_alive_interval
-        if self.connection_acknowledged and self.view.keep_alive and interval and self._pinger is None:
-            self._pinger = asyncio.create_task(self._ping_every(interval))
-
-    async def _ping_every(self, interval: float) -> None:
-        with contextlib.suppress(WebSocketDisconnected, RuntimeError):  # RuntimeError: socket already closed
-            while True:
-                await asyncio.sleep(interval)
-                await self.send_message({"type": "ping"})
-
-    async def run_operation(self, operation: Operation[Context, None]) -> None:
-        view = self.view
-        assert isinstance(view, LeadcycleGraphQL)
-        if not await serve_shared(view.fanout, operation, self.context):
-            await super().run_operation(operation)
-
-    async def shutdown(self) -> None:
-        if self._pinger is not None:
-            self._pinger.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._pinger
-        await super().shutdown()
-
-
-class TextWebSocketAdapter(ASGIWebSocketAdapter):
-    """Protocol messages as text frames: strawberry sends `encode_json`'s bytes (orjson) as binary ones,
-    which browsers' graphql-ws cannot parse (a Blob, not a string)."""
-
-    async def send_json(self, message: Mapping[str, object]) -> None:
-        try:
-            await self.ws.send_text(self.view.encode_json_string(message))
-        except WebSocketDisconnect as exc:
-            raise WebSocketDisconnected from exc
-
-
-class LeadcycleGraphQL(GraphQL[Context, None]):
-    graphql_transport_ws_handler_class = KeepAliveHandler
-    websocket_adapter_class = TextWebSocketAdapter
-
-    def __init__(self, schema: Schema, *, plans: Plans, subscriber_buffer: int, **options: Any) -> None:
-        super().__init__(schema, **options)
-        self.plans = plans
-        self.fanout = Fanout(schema, subscriber_buffer)
-
-    async def run(  # type: ignore[override]  # one body for strawberry's two overloads, as strawberry's own
-        self, request: Request | WebSocket, context: Context = UNSET, root_value: None = UNSET
-    ) -> Response | WebSocket:
-        """A POST whose document has a compiled plan is answered by it (graph/plans.py); all else as strawberry does."""
-        if isinstance(request, Request) and context is UNSET and request.method == "POST":
-            response = await self._run_plan(request)
-            if response is not None:
-                return response
-        return await super().run(request, context, root_value)
-
-    async def _run_plan(self, request: Request) -> Response | None:
-        """The plan's response, or None (nothing ran) for a request strawberry's own path must answer."""
-        planned = await self._planned(request)
-        if planned is None:
-            return None
-        plan, variables, extensions = planned
-        sub_response = await self.get_sub_response(request)
-        context = await self.get_context(request, response=sub_response)
-        result = await plan.run(context, variables, extensions)
-        if result is None:
-            return None
-        return self.create_response(await self.process_result(request, result), sub_response)
-
-    async def _planned(self, request: Request) -> tuple[Plan, JsonObject | None, JsonObject | None] | None:
-        """The plan of the request's one operation with its variables and extensions, if the body is that plain.
-
-        Plain: a JSON object (read as strawberry reads it: orjson would turn integers beyond 64 bits into floats)
-        holding one operation whose fields have the types strawberry accepts; anything else strawberry answers.
-        """
-        headers = request.headers
-        if not _is_json(headers.get("content-type", "")) or self._get_stream_transport_from_headers(headers):
-            return None
-        try:
-            data = self.decode_json(await request.body())
-        except json.JSONDecodeError:
-            return None
-        if not isinstance(data, dict):
-            return None
-        query, name = data.get("query"), data.get("operationName")
-        variables, extensions = data.get("variables"), data.get("extensions")
-        if not (isinstance(variables, dict | None) and isinstance(extensions, dict | None)):
-            return None
-        if not (isinstance(query, str) and isinstance(name, str | None)):
-            return None
-        plan = self.plans.get(query, name)
-        return (plan, variables, extensions) if plan is not None else None
-
-    def encode_json(self, data: object) -> str | bytes:
-        """orjson: a page of leads encodes several times faster than with the standard library.
-
-        The standard library still answers what orjson refuses (integers beyond 64 bits in a JSON scalar).
-        """
-        try:
-            return orjson.dumps(data)
-        except TypeError:
-            return super().encode_json(data)
-
-    async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
-        actor = request.headers.get("x-actor") or ANONYMOUS
-        return Context(request=request, response=response, services=request.app.state.services, actor=actor)
-
-
-def _is_json(content_type: str) -> bool:
-    """strawberry's test of a JSON body, without its parse of the header for the usual exact value."""
-    return content_type == "application/json" or "application/json" in parse_content_type(content_type)[0]
 
 
 def create_app(settings: Settings, database_url: str) -> Starlette:
@@ -244,7 +107,7 @@ def create_app(settings: Settings, database_url: str) -> Starlette:
             Middleware(RequestId),
             Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
             Middleware(
-                CORSMiddleware,
+                CORS,
                 allow_origins=settings.cors_origins,
                 allow_methods=["GET", "POST"],
                 allow_headers=["content-type", "x-actor"],

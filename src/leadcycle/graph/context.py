@@ -37,10 +37,12 @@ class Services:
 
 @dataclass
 class Context:
+    """`response` is strawberry's sub-response where its view answers; None where a compiled plan does."""
+
     request: Request | WebSocket
-    response: Any
     services: Services
     actor: str
+    response: Any = None
     change_position: Position | None = field(default=None, init=False)
     _loaders: Loaders | None = field(default=None, init=False, repr=False)
 

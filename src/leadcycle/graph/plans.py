@@ -4,9 +4,11 @@ A lead mutation over HTTP spent more CPU in the GraphQL layer than in its use ca
 hooks, parse and validation cache look-ups, the executor's set-up, field collection and completion of the
 LeadResult union field by field (bench/RESULTS.md). A document the generic path has parsed and validated once
 (every protection in force: tokens, depth, aliases, introspection) is compiled here into a plan, kept by its
-text and operation name: one root query or mutation field, its arguments coerced by graphql-core as always,
-its resolver called as graphql-core would call it, and its result completed by compiled completion
-(graph/completion.py). The next POST with the same text skips straight to the resolver.
+text and operation name: one root query or mutation field (or the root's `__typename`), its arguments coerced by
+graphql-core as always, its resolver called as graphql-core would call it, and its result completed by compiled
+completion (graph/completion.py). The plan answers that first request already, right after validation; every
+later GET or POST with the same text skips strawberry's view and pipeline and goes straight to the resolver
+(graph/view.py).
 
 A mutation's resolver runs exactly once. Whatever the plan cannot answer before it runs (variables that do not
 coerce, anything unusual about the request) goes to the generic path instead; whatever it cannot answer after
@@ -19,7 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeGuard, cast
 
@@ -40,6 +42,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.utils.await_maybe import await_maybe
 
+from leadcycle.graph.arguments import strawberry_call
 from leadcycle.graph.completion import Compiled, Resolution, Unsupported, collect_fields, completion, resolver
 from leadcycle.graph.errors import mask_errors
 
@@ -61,21 +64,24 @@ class Plans:
     def get(self, query: str, operation_name: str | None) -> Plan | None:
         return self._plans.get((query, operation_name))
 
-    def learn(self, context: ExecutionContext, query: str, document: DocumentNode) -> None:
+    def learn(self, context: ExecutionContext, query: str, document: DocumentNode) -> Plan | None:
         """Compile `document` (valid: the generic path is about to execute it) unless it was seen already.
 
         Kept under the operation name the request gave, compiled for the one strawberry executes (the first
-        operation's, when none was given).
+        operation's, when none was given). Returns the plan only when it is new: a document that comes back to
+        the generic path after that is one its plan gave up on.
         """
         key = (query, context._provided_operation_name)
         if key in self._plans:
-            return
+            return None
         if len(self._plans) >= self.capacity:
             del self._plans[next(iter(self._plans))]
         try:
-            self._plans[key] = Plan.compile(context.schema, document, context.operation_name)
+            plan: Plan | None = Plan.compile(context.schema, document, context.operation_name)
         except Unsupported:
-            self._plans[key] = None
+            plan = None
+        self._plans[key] = plan
+        return plan
 
     def extension(self) -> SchemaExtension:
         """The extension that compiles each operation the generic path is about to execute (validation passed)."""
@@ -83,13 +89,20 @@ class Plans:
 
 
 class LearnPlans(SchemaExtension):
+    """Compiles what the generic path is about to execute, and lets a new plan answer that first request already.
+
+    graphql-core then executes nothing: strawberry logs and masks the plan's errors as it would its own.
+    """
+
     def __init__(self, plans: Plans) -> None:
         self.plans = plans
 
-    def on_execute(self) -> Iterator[None]:
+    async def on_execute(self) -> AsyncIterator[None]:
         context = self.execution_context
-        if context.query is not None and context.graphql_document is not None:
-            self.plans.learn(context, context.query, context.graphql_document)
+        if context.query is not None and context.graphql_document is not None and context.result is None:
+            plan = self.plans.learn(context, context.query, context.graphql_document)
+            if plan is not None:
+                context.result = await plan.run(context.context, context.variables, context.operation_extensions)
         yield
 
 
@@ -119,20 +132,30 @@ class Plan:
         if len(root) != 1:
             raise Unsupported("one root field")
         [(key, nodes)] = root.items()
+        mutation = operation.operation is OperationType.MUTATION
+        if nodes[0].name.value == "__typename":  # the smallest operation there is, as clients probe with it
+            typename = root_type.name
+            compiled = Compiled(lambda value, _path, _run: value, resolves=False)
+            return cls(schema, document, operation_name, root_type, key, lambda *_: typename, compiled, mutation)
         field = root_type.fields.get(nodes[0].name.value)
         if field is None:
             raise Unsupported("a root field of the schema's own")
-        mutation = operation.operation is OperationType.MUTATION
-        if mutation and not inspect.iscoroutinefunction(field.resolve):
+        try:
+            resolve, lazy = strawberry_call(schema, root_type, field, nodes)
+        except Unsupported:
+            resolve, lazy = resolver(root_type, field, nodes), inspect.iscoroutinefunction(field.resolve)
+        if mutation and not lazy:
             raise Unsupported("a mutation whose resolver runs when called, not only once awaited")
         compiled = completion(schema._schema, fragments, field.type, nodes)
-        resolve = resolver(root_type, field, nodes)
         return cls(schema, document, operation_name, root_type, key, resolve, compiled, mutation)
 
     async def run(
         self, context: Any, variables: dict[str, Any] | None, extensions: dict[str, Any] | None
-    ) -> ExecutionResult | None:
-        """The operation's result, or None where the generic path must answer it (a mutation: nothing ran)."""
+    ) -> GraphQLExecutionResult | None:
+        """The operation's result, or None where the generic path must answer it (a mutation: nothing ran).
+
+        Its errors are graphql-core's, not yet logged nor masked: `reported` does that, as strawberry's pipeline does.
+        """
         executor = self.schema.execution_context_class.build(
             self.schema._schema,
             self.document,
@@ -163,19 +186,19 @@ class Plan:
         except Exception:  # Unsupported, or a field graphql-core would answer with an error
             return await self._replay(Returned(value), context, variables, extensions)
 
-    async def _complete(self, value: Any, path: Path, resolution: Resolution) -> ExecutionResult:
+    async def _complete(self, value: Any, path: Path, resolution: Resolution) -> GraphQLExecutionResult:
         try:
             data = {self.key: self.compiled.complete(value, path, resolution)}
             await resolution.settle()
         except BaseException:
             resolution.abandon()
             raise
-        return ExecutionResult(data=data, errors=None)
+        return GraphQLExecutionResult(data)
 
     async def _replay(
         self, outcome: Outcome, context: Any, variables: dict[str, Any] | None, extensions: dict[str, Any] | None
-    ) -> ExecutionResult:
-        """graphql-core's answer with `outcome` as the root field's, its errors logged and masked as strawberry's."""
+    ) -> GraphQLExecutionResult:
+        """graphql-core's answer with `outcome` as the root field's."""
         result: GraphQLExecutionResult = await await_maybe(
             graphql_execute(
                 self.schema._schema,
@@ -189,6 +212,10 @@ class Plan:
                 operation_extensions=extensions,
             )
         )
+        return result
+
+    def reported(self, result: GraphQLExecutionResult) -> ExecutionResult:
+        """`result` as strawberry's pipeline hands it to the client: errors logged, the unexpected ones masked."""
         errors = result.errors
         if errors:
             self.schema._process_errors(errors)

@@ -20,7 +20,6 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from leadcycle.graph.errors import mask_errors
-from leadcycle.graph.leads.fast_page import LeadPageFastPath
 from leadcycle.graph.leads.mutations import LeadMutations
 from leadcycle.graph.leads.queries import LeadQueries
 from leadcycle.graph.leads.subscriptions import LeadSubscriptions
@@ -49,7 +48,6 @@ def build_schema(settings: Settings, plans: Plans | None = None) -> strawberry.S
         lambda: SyntaxTolerantParserCache(maxsize=256),
         lambda: AddValidationRules(rules),
         lambda: ValidationCache(maxsize=256),
-        LeadPageFastPath,
         mask_errors,
     ]
     if plans is not None:

@@ -96,7 +96,7 @@ class LeadQueries:
 async def read_page(
     services: Services, where: queries.LeadFilter, order: queries.LeadOrder, first: int | None, after: str | None
 ) -> LeadConnection:
-    """A page of leads as `leads` answers it (also for its fast path, fast_page.py)."""
+    """A page of leads as `leads` answers it."""
     try:
         found, more = await queries.lead_page(services.engine, where, order, _page_size(first), after)
     except queries.InvalidCursor as error:
