@@ -107,6 +107,8 @@ class TestUnitOfWork:
                 await waiter
         assert one_connection.pool.checkedout() == 0  # type: ignore[attr-defined]
 
+        async with asyncio.timeout(10), one_connection.connect() as reader:  # SQLAlchemy begins its own transaction
+            assert (await reader.execute(text("SELECT 1"))).scalar_one() == 1
         async with asyncio.timeout(10), SqlUnitOfWork(one_connection) as uow:
             assert await uow.leads.lock(lead.id) is not None
 

@@ -68,7 +68,10 @@ class SqlUnitOfWork:
         self._pooled = self._driver = self._transaction = None
         broken = True
         try:
-            if driver.is_in_transaction():
+            # After a failure, and above all a cancellation, the driver's transaction status may be the one
+            # before the last message (its BEGIN went with the lock): only a ROLLBACK, which waits for the
+            # cancelled message to end, leaves the connection out of any transaction.
+            if exc is not None or driver.is_in_transaction():
                 await driver.execute("ROLLBACK")
             broken = False
         finally:
