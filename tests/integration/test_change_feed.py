@@ -213,16 +213,21 @@ class TestSlowSubscriber:
         tag = f"Slow-{uuid.uuid4().hex[:8]}"
         with feed.subscribe(tagged(tag), capacity=3) as slow, feed.subscribe(tagged(tag)) as fast:
             lead = await create_lead(use_cases, tag)
-            for _ in range(5):
-                await use_cases.record_activity(RecordActivity(str(lead.id), "web_visit"), ACTOR)
+            await visit(use_cases, lead, times=5)
             assert [r.lead.version for r in await take(fast, 6)] == [1, 2, 3, 4, 5, 6]
 
             assert [r.lead.version for r in await take(slow, 3)] == [1, 2, 3]
             with pytest.raises(SubscriberTooSlow):
                 await take(slow, 1)
 
-            await use_cases.record_activity(RecordActivity(str(lead.id), "web_visit"), ACTOR)
+            await visit(use_cases, lead)
             assert [r.lead.version for r in await take(fast, 1)] == [7]
+
+
+async def visit(use_cases: LeadUseCases, lead: Lead, times: int = 1) -> None:
+    """`times` web visits of the lead, each a change of its own."""
+    for _ in range(times):
+        await use_cases.record_activity(RecordActivity(str(lead.id), "web_visit"), ACTOR)
 
 
 async def newest_lead_version(engine: AsyncEngine, lead: Lead) -> int:
@@ -262,13 +267,12 @@ class TestWithoutSubscribers:
     ) -> None:
         tag = f"Idle-{uuid.uuid4().hex[:8]}"
         lead = await create_lead(use_cases, tag)
-        for _ in range(5):
-            await use_cases.record_activity(RecordActivity(str(lead.id), "web_visit"), ACTOR)
+        await visit(use_cases, lead, times=5)
         await delivered_through(feed, await newest_position(engine, lead))
         assert feed.delivered == 0, "the log was read while nobody subscribed"
 
         with feed.subscribe(tagged(tag)) as changes:
-            await use_cases.record_activity(RecordActivity(str(lead.id), "web_visit"), ACTOR)
+            await visit(use_cases, lead)
             (first,) = await take(changes, 1)
 
         assert first.lead.version == 7, "a change committed before the subscription was delivered"
@@ -301,7 +305,7 @@ class TestWithoutSubscribers:
 
         async def write_until_cancelled() -> None:
             while True:
-                await use_cases.record_activity(RecordActivity(str(lead.id), "web_visit"), ACTOR)
+                await visit(use_cases, lead)
 
         writer = asyncio.create_task(write_until_cancelled())
         try:

@@ -16,6 +16,7 @@ from typing import Any
 import asyncpg
 from sqlalchemy import ClauseElement
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
+from sqlalchemy.engine.interfaces import PoolProxiedConnection
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.util import greenlet_spawn
@@ -29,9 +30,7 @@ async def connection(engine: AsyncEngine) -> AsyncIterator[asyncpg.Connection]:
 
     It goes back to the pool as it is when the block ends, or after a statement the server refused
     (the connection is then idle again), unless a transaction was left open; after anything else (a
-    cancelled statement, a lost connection) its state is unknown, and it is closed instead. Handing
-    back may close a connection (an overflow one), which SQLAlchemy's asyncpg adapter awaits: hence
-    the greenlet.
+    cancelled statement, a lost connection) its state is unknown, and it is closed instead.
     """
     pooled = await engine.raw_connection()
     driver: asyncpg.Connection = pooled.driver_connection
@@ -44,7 +43,16 @@ async def connection(engine: AsyncEngine) -> AsyncIterator[asyncpg.Connection]:
         raise
     finally:
         usable = usable and not driver.is_in_transaction()
-        await greenlet_spawn(pooled.close if usable else pooled.invalidate)
+        await hand_back(pooled, broken=not usable)
+
+
+async def hand_back(pooled: PoolProxiedConnection, *, broken: bool) -> None:
+    """Return the connection to the pool, or close it for good when its state is unknown.
+
+    Both may close a connection (an overflow one, or a broken one), which SQLAlchemy's asyncpg
+    adapter awaits: hence the greenlet.
+    """
+    await greenlet_spawn(pooled.invalidate if broken else pooled.close)
 
 
 @dataclass(frozen=True)

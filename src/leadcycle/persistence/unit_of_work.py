@@ -9,8 +9,8 @@ from typing import Self
 import asyncpg
 from sqlalchemy.engine.interfaces import PoolProxiedConnection
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlalchemy.util import greenlet_spawn
 
+from leadcycle.persistence.driver import hand_back
 from leadcycle.persistence.repositories import SqlIdempotencyKeys, SqlLeadRepository
 from leadcycle.persistence.rescoring import SqlRescoringRuns
 from leadcycle.persistence.scoring_models import ModelCache, SqlScoringModels
@@ -76,22 +76,13 @@ class SqlUnitOfWork:
             broken = False
         finally:
             # Never hand a connection that may still be in our transaction back to the pool.
-            await _hand_back(pooled, broken=broken)
+            await hand_back(pooled, broken=broken)
 
     async def commit(self) -> None:
         assert self._transaction is not None
         await self._transaction.commit()
         if self._after_commit is not None:
             self._after_commit()
-
-
-async def _hand_back(pooled: PoolProxiedConnection, *, broken: bool) -> None:
-    """Return the connection to the pool, or close it for good when its state is unknown.
-
-    Both may close a connection (an overflow one, or a broken one), which SQLAlchemy's asyncpg
-    adapter awaits: hence the greenlet.
-    """
-    await greenlet_spawn(pooled.invalidate if broken else pooled.close)
 
 
 def unit_of_work_factory(
