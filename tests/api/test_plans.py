@@ -20,7 +20,8 @@ import pytest
 import pytest_asyncio
 import strawberry
 import strawberry.schema.schema as strawberry_schema_module
-from graphql import parse
+from graphql import OperationDefinitionNode, parse
+from graphql.execution.values import VariableValues, get_variable_values
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -31,7 +32,7 @@ import leadcycle.graph.plans as plans_module
 from leadcycle.domain.model_use_cases import ScoringModelUseCases
 from leadcycle.domain.use_cases import LeadUseCases
 from leadcycle.graph.app import utc_now
-from leadcycle.graph.arguments import strawberry_call
+from leadcycle.graph.arguments import Variables, strawberry_call
 from leadcycle.graph.completion import Unsupported
 from leadcycle.graph.context import Services
 from leadcycle.graph.middleware import CORS, RequestId
@@ -131,6 +132,19 @@ class Views:
         self.monkeypatch.setattr(self.leads, use_case, counted)
         return calls
 
+    def count_executor_builds(self) -> list[int]:
+        """Count the executors graphql-core builds (one per operation it executes)."""
+        calls = [0]
+        executor_class = strawberry_schema_module.StrawberryGraphQLCoreExecutionContext
+        real = executor_class.build.__func__  # type: ignore[attr-defined]
+
+        def counted(cls: type, *args: Any, **kwargs: Any) -> Any:
+            calls[0] += 1
+            return real(cls, *args, **kwargs)
+
+        self.monkeypatch.setattr(executor_class, "build", classmethod(counted))
+        return calls
+
     def count_statements(self, monkeypatch: pytest.MonkeyPatch) -> list[int]:
         """Count the statements reading the newest activities of leads (a DataLoader's batch each)."""
         calls = [0]
@@ -205,6 +219,15 @@ class TestSameAnswers:
         same(planned, generic)
         same(first, generic)
         assert "errors" not in planned.json()
+
+    async def test_a_planned_request_builds_no_executor(self, views: Views) -> None:
+        lead_id = await views.new_lead()
+        body = activity(lead_id, FRAGMENTS, kind="email_open", occurredAt="2026-01-05T10:00:00+09:00")
+        await views._post(views.planned, body)
+        builds = views.count_executor_builds()
+        planned, generic = await views.both(body)
+        assert builds == [1]  # the generic view's
+        same(planned, generic)
 
     @pytest.mark.parametrize(
         ("event", "fields", "problem"),
@@ -303,6 +326,70 @@ class TestArguments:
         assert views.executions == executions + 1
         same(planned, generic)
         assert "errors" not in planned.json(), planned.json()
+
+
+ACTIVITY_VARIABLES = "mutation($input: ActivityInput!, $note: String) { recordActivity(input: $input) { __typename } }"
+PAGE_VARIABLES = (
+    "query($filter: LeadFilter, $order: LeadOrder, $first: Int = 5) "
+    "{ leads(first: $first, filter: $filter, orderBy: $order) { totalCount } }"
+)
+VARIABLES = [  # (operation, variables, whether compiled coercion takes them itself)
+    (ACTIVITY_VARIABLES, {"input": {"leadId": "x", "kind": "email_open"}}, True),
+    (
+        ACTIVITY_VARIABLES,
+        {
+            "input": {
+                "leadId": "7",
+                "kind": "survey_answer",
+                "properties": {"a": [1, {"b": None}]},
+                "occurredAt": "2026-01-05T10:00:00+09:00",
+                "idempotencyKey": None,
+            },
+            "note": "n",
+        },
+        True,
+    ),
+    (ACTIVITY_VARIABLES, {"input": {"leadId": 7, "kind": "k", "occurredAt": None, "properties": None}}, True),
+    (ACTIVITY_VARIABLES, {"input": {"leadId": "x"}}, False),  # a required field missing
+    (ACTIVITY_VARIABLES, {"input": {"leadId": "x", "kind": 5}}, False),  # a String that is not one
+    (ACTIVITY_VARIABLES, {"input": {"leadId": "x", "kind": "k", "other": 1}}, False),  # an unknown field
+    (ACTIVITY_VARIABLES, {"input": {"leadId": "x", "kind": "k", "occurredAt": "yesterday"}}, False),
+    (ACTIVITY_VARIABLES, {"input": None}, False),
+    (ACTIVITY_VARIABLES, {"input": [{"leadId": "x", "kind": "k"}]}, False),
+    (ACTIVITY_VARIABLES, {}, False),
+    (PAGE_VARIABLES, {"first": 3}, True),  # variables omitted: left out
+    (PAGE_VARIABLES, {"first": 3, "filter": {"stages": ["COLD", "WARM"], "sources": "seo", "minScore": 0}}, True),
+    (PAGE_VARIABLES, {"first": 3, "filter": {"stages": "COLD", "temperatures": [], "ownerTeam": None}}, True),
+    (PAGE_VARIABLES, {"first": 3, "order": {"field": "CREATED_AT"}}, True),  # a field's default applied
+    (PAGE_VARIABLES, {"first": 3, "filter": {"stages": ["LUKEWARM"]}}, False),  # not an enum value
+    (PAGE_VARIABLES, {"first": 2**31}, False),  # beyond Int
+    (PAGE_VARIABLES, {}, False),  # a variable's default: graphql-core applies it
+]
+
+
+class TestVariables:
+    @pytest.mark.parametrize(("query", "values", "compiled"), VARIABLES)
+    def test_variables_are_coerced_as_graphql_core_coerces_them_or_left_to_it(
+        self, query: str, values: dict[str, Any], compiled: bool
+    ) -> None:
+        schema = build_schema(Settings())._schema
+        [operation] = parse(query).definitions
+        assert isinstance(operation, OperationDefinitionNode)
+        coerced = Variables(schema, operation.variable_definitions).coerce(values)
+        assert (coerced is not None) is compiled
+        if coerced is not None:
+            expected = get_variable_values(schema, operation.variable_definitions, values)
+            assert isinstance(expected, VariableValues)
+            assert described(coerced) == described(expected)
+
+
+def described(values: VariableValues) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The variables' sources (their types by name: graphql-core wraps them anew for each request) and values."""
+    sources = {
+        name: (source.signature.name, str(source.signature.type), source.signature.default, source.value)
+        for name, source in values.sources.items()
+    }
+    return sources, values.coerced
 
 
 class TestOnlyBeforeOrOnce:
@@ -692,6 +779,16 @@ class Small:
     def words(self, words: list[str | None], upper: bool = False) -> str:
         return " ".join(str(word) for word in words).upper() if upper else " ".join(map(str, words))
 
+    @strawberry.field
+    async def gathered(self, info: strawberry.Info) -> str:
+        """Asynchronous work gathered by the executor's helpers (a planned request builds an executor for them)."""
+        words = await info._raw_info.async_helpers.gather([_word("a"), _word("b")])  # type: ignore[attr-defined]
+        return "".join(words)
+
+
+async def _word(word: str) -> str:
+    return word
+
 
 class TestConversionLeftToStrawberry:
     """Arguments compiled conversion does not cover are converted by strawberry's own resolver, with the same answer."""
@@ -701,9 +798,11 @@ class TestConversionLeftToStrawberry:
         [
             ("query($id: ID!) { node(id: $id) }", {"id": relay.to_base64("Lead", "7")}, False),
             ('{ tree(tree: {label: "a", children: [{label: "b"}]}) }', {}, False),
+            ("query($t: Tree!) { tree(tree: $t) }", {"t": {"label": "a", "children": [{"label": "b"}]}}, False),
             ("query($w: [String]!) { words(words: $w) }", {"w": ["a", None]}, True),
+            ("{ gathered }", {}, True),
         ],
-        ids=["global-id", "input-holding-itself", "list-of-optional-leaves"],
+        ids=["global-id", "input-holding-itself", "variable-holding-itself", "list-of-optional-leaves", "gathered"],
     )
     async def test_the_plan_answers_as_graphql_core(
         self, query: str, variables: dict[str, Any], compiled: bool
