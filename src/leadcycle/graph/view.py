@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 from cross_web import HTTPException
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import ClientDisconnect, HTTPConnection, Request
 from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from strawberry import Schema
@@ -158,14 +158,23 @@ class LeadcycleGraphQL(GraphQL[Context, None]):
         return self._context(request, response)
 
     def _context(self, request: Request | WebSocket, response: Any = None) -> Context:
-        actor = request.headers.get("x-actor") or ANONYMOUS
+        actor = _header(request, b"x-actor") or ANONYMOUS
         return Context(request=request, response=response, services=request.app.state.services, actor=actor)
 
 
 def _is_json(request: Request) -> bool:
     """strawberry's test of a JSON body, without its parse of the header for the usual exact value."""
-    content_type = request.headers.get("content-type", "")
+    content_type = _header(request, b"content-type") or ""
     return content_type == "application/json" or "application/json" in parse_content_type(content_type)[0]
+
+
+def _header(connection: HTTPConnection, name: bytes) -> str | None:
+    """`connection.headers.get(name)` for a lower-case name, without building Starlette's Headers for one look-up."""
+    headers: list[tuple[bytes, bytes]] = connection.scope["headers"]
+    for key, value in headers:
+        if key == name:
+            return value.decode("latin-1")
+    return None
 
 
 async def _read_body(receive: Receive) -> bytes:
