@@ -20,8 +20,8 @@ import pytest
 import pytest_asyncio
 import strawberry
 import strawberry.schema.schema as strawberry_schema_module
-from graphql import OperationDefinitionNode, parse
-from graphql.execution.values import VariableValues, get_variable_values
+from graphql import FieldNode, GraphQLError, OperationDefinitionNode, parse
+from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -32,13 +32,14 @@ import leadcycle.graph.plans as plans_module
 from leadcycle.domain.model_use_cases import ScoringModelUseCases
 from leadcycle.domain.use_cases import LeadUseCases
 from leadcycle.graph.app import utc_now
-from leadcycle.graph.arguments import Variables, strawberry_call
+from leadcycle.graph.arguments import strawberry_call
 from leadcycle.graph.completion import Unsupported
 from leadcycle.graph.context import Services
 from leadcycle.graph.middleware import CORS, RequestId
 from leadcycle.graph.plans import Plan, Plans
 from leadcycle.graph.schema import build_schema
 from leadcycle.graph.settings import Settings
+from leadcycle.graph.variables import Variables, argument_values
 from leadcycle.graph.view import LeadcycleGraphQL
 from leadcycle.persistence import queries
 from leadcycle.persistence.unit_of_work import unit_of_work_factory
@@ -381,6 +382,40 @@ class TestVariables:
             expected = get_variable_values(schema, operation.variable_definitions, values)
             assert isinstance(expected, VariableValues)
             assert described(coerced) == described(expected)
+
+
+ARGUMENTS = [  # (operation, variables): each argument a variable, or a literal
+    ("query($id: ID) { lead(id: $id) { id } }", {"id": "x"}),
+    ("query($id: ID) { lead(id: $id) { id } }", {"id": None}),  # null for a non-null argument: graphql-core's error
+    ("query($id: ID) { lead(id: $id) { id } }", {}),  # no value for a required argument: its error too
+    (PAGE_VARIABLES, {"first": 3}),  # no value for filter and orderBy: their defaults, if any
+    (PAGE_VARIABLES, {"first": None, "filter": None, "order": {"field": "SCORE"}}),
+    ("query { leads(first: 2, orderBy: {field: SCORE}) { totalCount } }", {}),  # literals: graphql-core's own
+]
+
+
+class TestArgumentValues:
+    @pytest.mark.parametrize(("query", "values"), ARGUMENTS)
+    def test_arguments_are_looked_up_as_graphql_core_coerces_them(self, query: str, values: dict[str, Any]) -> None:
+        schema = build_schema(Settings())._schema
+        [operation] = parse(query).definitions
+        assert isinstance(operation, OperationDefinitionNode)
+        variables = get_variable_values(schema, operation.variable_definitions or (), values)
+        assert isinstance(variables, VariableValues)
+        [node] = operation.selection_set.selections
+        assert isinstance(node, FieldNode)
+        assert schema.query_type is not None
+        definition = schema.query_type.fields[node.name.value]
+        compiled = argument_values(definition, node)
+        assert outcome(lambda: compiled(variables)) == outcome(lambda: get_argument_values(definition, node, variables))
+
+
+def outcome(values: Callable[[], dict[str, Any]]) -> dict[str, Any] | str:
+    """The argument values, or the message of graphql-core's error."""
+    try:
+        return values()
+    except GraphQLError as error:
+        return error.message
 
 
 def described(values: VariableValues) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -1,12 +1,4 @@
-"""A plan's variables and its root resolver's arguments, converted by functions compiled once per plan.
-
-graphql-core coerces the variables of every request anew (`coerce_variable_values`): it looks up each variable's
-type and walks the value twice, once for its depth and once to coerce it. `Variables` is that coercion compiled
-per operation, step for step as `coerce_input_value` takes it, for the values it accepts: anything it does not
-take exactly as graphql-core would (a default to apply, a value graphql-core would refuse, an unknown field, a
-one-of input, an input type that holds itself) it leaves to graphql-core, which coerces the request again itself.
-
-A plan's root resolver is then called as strawberry calls it.
+"""A plan's root resolver called as strawberry calls it, with its arguments converted by functions compiled once.
 
 strawberry turns graphql-core's coerced arguments into the resolver's Python inputs on every call, looking up
 each argument's and input field's type and GraphQL name again: for recordActivity's one input, a fifth of what a
@@ -20,30 +12,12 @@ extensions or permissions, exception handlers) raises Unsupported, and strawberr
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import MISSING
 from typing import Any
 
-from graphql import (
-    FieldNode,
-    GraphQLError,
-    GraphQLField,
-    GraphQLInputField,
-    GraphQLInputObjectType,
-    GraphQLInputType,
-    GraphQLList,
-    GraphQLNonNull,
-    GraphQLObjectType,
-    GraphQLSchema,
-    VariableDefinitionNode,
-    is_leaf_type,
-)
-from graphql.execution.get_variable_signature import get_variable_signature
-from graphql.execution.values import VariableValues, VariableValueSource, get_argument_values
-from graphql.language.parser import MAX_NESTING_DEPTH
-from graphql.pyutils import Path, Undefined, is_iterable
-from graphql.type import is_required_input_field
-from graphql.utilities.coerce_input_value import coerce_default_value
+from graphql import FieldNode, GraphQLField, GraphQLObjectType
+from graphql.pyutils import Path
 from strawberry import Schema
 from strawberry.relay import GlobalID
 from strawberry.scalars import is_scalar
@@ -56,126 +30,10 @@ from strawberry.types.unset import UNSET
 
 from leadcycle.graph.completion import Unsupported
 from leadcycle.graph.resolution import Resolution
+from leadcycle.graph.variables import argument_values
 
 Convert = Callable[[Any], Any]
 Call = Callable[[Any, Path, Resolution], Any]
-
-
-class Declined(Exception):
-    """A variable's value compiled coercion leaves to graphql-core: one it may refuse, or take otherwise."""
-
-
-class Variables:
-    """`coerce_variable_values` for one operation's variable definitions, compiled (module docstring)."""
-
-    def __init__(self, schema: GraphQLSchema, definitions: Iterable[VariableDefinitionNode]) -> None:
-        self.inputs: set[GraphQLInputObjectType] = set()  # the input types being compiled (one may hold itself)
-        try:
-            self.variables: list[tuple[Any, ...]] | None = [self._variable(schema, d) for d in definitions]
-        except Unsupported:  # graphql-core coerces every request's variables
-            self.variables = None
-
-    def coerce(self, values: dict[str, Any]) -> VariableValues | None:
-        """The variables as graphql-core coerces `values`; None where graphql-core must coerce them itself."""
-        if self.variables is None:
-            return None
-        sources: dict[str, VariableValueSource] = {}
-        coerced: dict[str, Any] = {}
-        try:
-            for name, signature, coerce, omissible in self.variables:
-                value = values.get(name, Undefined)
-                if value is Undefined:
-                    if not omissible:
-                        raise Declined
-                    sources[name] = VariableValueSource(signature)
-                    continue
-                sources[name] = VariableValueSource(signature, value)
-                coerced[name] = coerce(value)
-        except Declined:
-            return None
-        return VariableValues(sources, coerced)
-
-    def _variable(self, schema: GraphQLSchema, definition: VariableDefinitionNode) -> tuple[Any, ...]:
-        """The variable's name, signature, coercion, and whether it may be omitted (nullable, without a default)."""
-        signature = get_variable_signature(schema, definition)
-        if isinstance(signature, GraphQLError):
-            raise Unsupported("a variable of no input type")
-        omissible = not (definition.default_value or isinstance(signature.type, GraphQLNonNull))
-        return signature.name, signature, self._of(signature.type, 0), omissible
-
-    def _of(self, type_: GraphQLInputType, depth: int) -> Convert:
-        """`coerce_input_value` for a value at `depth` (graphql-core refuses values nested deeper than it allows)."""
-        if depth > MAX_NESTING_DEPTH:
-            raise Unsupported("an input nested too deeply")
-        if isinstance(type_, GraphQLNonNull):
-            inner = self._present(type_.of_type, depth)
-            return lambda value: _declined() if value is None or value is Undefined else inner(value)
-        present = self._present(type_, depth)
-        return lambda value: None if value is None or value is Undefined else present(value)
-
-    def _present(self, type_: GraphQLInputType, depth: int) -> Convert:
-        """The coercion of a value that is neither null nor undefined."""
-        if isinstance(type_, GraphQLList):
-            item = self._of(type_.of_type, depth + 1)
-            return lambda value: [item(each) for each in value] if is_iterable(value) else [item(value)]
-        if isinstance(type_, GraphQLInputObjectType):
-            return self._input(type_, depth)
-        assert is_leaf_type(type_)
-        parse = type_.coerce_input_value
-
-        def leaf(value: Any) -> Any:
-            try:
-                parsed = parse(value)
-            except Exception as error:
-                raise Declined from error
-            return parsed if parsed is not Undefined else _declined()
-
-        return leaf
-
-    def _input(self, type_: GraphQLInputObjectType, depth: int) -> Convert:
-        """An input object: its fields given coerced, the omitted ones with their defaults, under their out names."""
-        if type_.is_one_of or type_ in self.inputs:
-            raise Unsupported("a one-of input, or an input type that holds itself")
-        self.inputs.add(type_)
-        fields = [
-            (name, field.out_name or name, self._of(field.type, depth + 1), _omitted(field))
-            for name, field in type_.fields.items()
-        ]
-        self.inputs.remove(type_)
-        names, out_type = type_.fields.keys(), type_.out_type
-
-        def input_object(value: Any) -> Any:
-            if not isinstance(value, dict) or not names >= value.keys():
-                raise Declined
-            coerced: dict[str, Any] = {}
-            for name, out_name, coerce, omitted in fields:
-                given = value.get(name, Undefined)
-                if given is not Undefined:
-                    coerced[out_name] = coerce(given)
-                elif omitted is REQUIRED:
-                    raise Declined
-                elif omitted is not Undefined:
-                    coerced[out_name] = omitted
-            return out_type(coerced)
-
-        return input_object
-
-
-REQUIRED = object()  # an input field without a default that a value must give
-
-
-def _omitted(field: GraphQLInputField) -> Any:
-    """What an input field is when a value omits it: REQUIRED, its coerced default, or Undefined (left out)."""
-    if is_required_input_field(field):
-        return REQUIRED
-    try:
-        return coerce_default_value(field)  # memoised by graphql-core: every request shares the one value
-    except TypeError as error:  # an invalid default: graphql-core reports it at each request
-        raise Unsupported("an input field with an invalid default") from error
-
-
-def _declined() -> Any:
-    raise Declined
 
 
 def strawberry_call(
@@ -192,17 +50,20 @@ def strawberry_call(
     converters = [(conversion.names.from_argument(a), a.python_name, conversion.of(a.type)) for a in field.arguments]
     source_names = [p.name for p in (resolver.parent_parameter, resolver.root_parameter) if p is not None]
     takes_self, info_name = resolver.self_parameter is not None, getattr(resolver.info_parameter, "name", None)
+    function, values_of = resolver.wrapped_func, argument_values(definition, node)
+    if not callable(function):
+        raise Unsupported("a resolver that cannot be called")  # strawberry's own reports it
 
     def call(source: Any, path: Path, run: Resolution) -> Any:
-        values = get_argument_values(definition, node, run.variable_values)
+        values = values_of(run.variable_values)
         arguments = {python: convert(values[name]) for name, python, convert in converters if name in values}
         arguments.update(dict.fromkeys(source_names, source))
         if info_name is not None:
             info = run.info(definition, nodes, parent_type, path)
             arguments[info_name] = info_class(_raw_info=info, _field=field)
-        return resolver(source, **arguments) if takes_self else resolver(**arguments)
+        return function(source, **arguments) if takes_self else function(**arguments)
 
-    return call, inspect.iscoroutinefunction(resolver.wrapped_func)
+    return call, inspect.iscoroutinefunction(function)
 
 
 class Conversion:

@@ -5,7 +5,7 @@ hooks, parse and validation cache look-ups, the executor's set-up, field collect
 LeadResult union field by field (bench/RESULTS.md). A document the generic path has parsed and validated once
 (every protection in force: tokens, depth, aliases, introspection) is compiled here into a plan, kept by its
 text and operation name: one root query or mutation field (or the root's `__typename`), its variables coerced by
-compiled coercion where graphql-core would accept them (graph/arguments.py), its resolver called as graphql-core
+compiled coercion where graphql-core would accept them (graph/variables.py), its resolver called as graphql-core
 would call it with an info built without an executor (graph/resolution.py), and its result completed by
 compiled completion (graph/completion.py). The plan answers that first request already, right after
 validation; every later GET or POST with the same text skips strawberry's view and pipeline and goes straight
@@ -43,10 +43,11 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.utils.await_maybe import await_maybe
 
-from leadcycle.graph.arguments import Variables, strawberry_call
+from leadcycle.graph.arguments import strawberry_call
 from leadcycle.graph.completion import Compiled, Unsupported, collect_fields, completion, resolver
 from leadcycle.graph.errors import mask_errors
 from leadcycle.graph.resolution import IS_AWAITABLE, Executable, Resolution
+from leadcycle.graph.variables import Variables
 
 PlanKey = tuple[str, str | None]  # the document's text, the operation name
 ROOTS = {OperationType.QUERY: "query_type", OperationType.MUTATION: "mutation_type"}
@@ -172,12 +173,13 @@ class Plan:
             called = self.resolve(None, path, resolution)
         except Exception:  # arguments that do not coerce, a read's resolver failing; a mutation's has not started
             return None
+        # Awaited here, not through strawberry's await_maybe: one coroutine fewer to resume at each of its waits.
         if not self.mutation:  # a read: whatever goes wrong, graphql-core answers it again, errors and all
             with contextlib.suppress(Exception):
-                return await self._complete(await await_maybe(called), path, resolution)
+                return await self._complete(await called if IS_AWAITABLE(called) else called, path, resolution)
             return None
         try:
-            value = await await_maybe(called)
+            value = await called if IS_AWAITABLE(called) else called
         except Exception as error:  # the generic path makes it a GraphQL error: so does the replay
             return await self._replay(Raised(error), context, variables, extensions)
         try:
