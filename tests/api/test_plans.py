@@ -418,6 +418,14 @@ def outcome(values: Callable[[], dict[str, Any]]) -> dict[str, Any] | str:
         return error.message
 
 
+def outcome_of(decode: Callable[[], object]) -> str:
+    """What a decoder reads (its repr tells 1 from 1.0), or the error it raises."""
+    try:
+        return repr(decode())
+    except (ValueError, RecursionError) as error:
+        return f"{type(error).__name__}: {error}"
+
+
 def described(values: VariableValues) -> tuple[dict[str, Any], dict[str, Any]]:
     """The variables' sources (their types by name: graphql-core wraps them anew for each request) and values."""
     sources = {
@@ -539,6 +547,25 @@ class TestRequests:
     async def test_unusual_bodies_are_answered_by_strawberry(self, views: Views, body: bytes) -> None:
         planned, generic = await views.both(body)
         same(planned, generic)
+
+    @pytest.mark.parametrize(
+        "raw",
+        [
+            b'{"query": "{ a }", "variables": {"n": [1, -2, 18446744073709551615, true, null, "\\u00e9"]}}',
+            b'{"n": 123456789012345678901234567890, "m": -9223372036854775809}',  # orjson: floats
+            b'{"n": 1.5, "m": 1e2, "k": -0.0}',
+            b'{"n": NaN, "m": Infinity, "k": 1e999}',
+            b'\xef\xbb\xbf{"query": "{ a }"}',
+            b'{"s": "\\ud800"}',
+            b'{"a": 1, "b": 2, "a": 3}',
+            b"[" * 1100 + b"]" * 1100,
+            b'{"query": "\xe9"}',
+            b'{"query": ',
+        ],
+    )
+    def test_a_body_is_read_as_the_standard_library_reads_it(self, raw: bytes) -> None:
+        view = LeadcycleGraphQL(build_schema(Settings()), plans=Plans(), subscriber_buffer=16)
+        assert outcome_of(lambda: view.decode_json(raw)) == outcome_of(lambda: json.loads(raw))
 
     async def test_a_planned_document_in_an_unusual_body_is_answered_by_strawberry(self, views: Views) -> None:
         lead_id = await views.new_lead()

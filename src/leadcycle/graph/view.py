@@ -116,9 +116,9 @@ class LeadcycleGraphQL(GraphQL[Context, None]):
     def _planned(self, request: Request, body: bytes | None) -> Planned | None:
         """The plan of the request's one operation with its variables and extensions, if the request is that plain.
 
-        Plain: a JSON body or GET parameters, read as strawberry reads them (orjson would turn integers beyond 64
-        bits into floats), holding one operation whose fields have the types strawberry accepts, and no mutation
-        over GET; anything else strawberry answers.
+        Plain: a JSON body or GET parameters, read as strawberry reads them (through `decode_json`), holding one
+        operation whose fields have the types strawberry accepts, and no mutation over GET; anything else
+        strawberry answers.
         """
         if self._stream_transport_map and self._get_stream_transport_from_headers(request.headers):
             return None
@@ -144,6 +144,19 @@ class LeadcycleGraphQL(GraphQL[Context, None]):
             return None
         return data if isinstance(data, dict) else None
 
+    def decode_json(self, data: str | bytes) -> object:
+        """orjson where it reads exactly what the standard library reads: a document without a float.
+
+        Several times faster on a request body. orjson reads integers beyond 64 bits as floats, and refuses what
+        the standard library still reads (NaN, a BOM, lone surrogates, nesting beyond 1,024): such documents, and
+        any with a float, are read by the standard library, which raises its own errors.
+        """
+        try:
+            decoded = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            return super().decode_json(data)
+        return super().decode_json(data) if _has_float(decoded) else decoded
+
     def encode_json(self, data: object) -> str | bytes:
         """orjson: a page of leads encodes several times faster than with the standard library.
 
@@ -160,6 +173,20 @@ class LeadcycleGraphQL(GraphQL[Context, None]):
     def _context(self, request: Request | WebSocket, response: Any = None) -> Context:
         actor = _header(request, b"x-actor") or ANONYMOUS
         return Context(request=request, response=response, services=request.app.state.services, actor=actor)
+
+
+def _has_float(decoded: object) -> bool:
+    """Whether a float is anywhere in a decoded JSON document (walked without recursion: it may nest deep)."""
+    pending = [decoded]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, dict):
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+        elif isinstance(value, float):
+            return True
+    return False
 
 
 def _is_json(request: Request) -> bool:
