@@ -205,7 +205,7 @@ class Plan:
             )
 
         coerced = self.variables.coerce(variables or {})
-        if coerced is not None:
+        if coerced is not None:  # so graphql-core's executor, if a resolver asks for it, is built without errors
             return Resolution(self.executable, context, coerced, extensions, lambda: cast(Executor[Any], executor()))
         built = executor()
         if isinstance(built, list):
