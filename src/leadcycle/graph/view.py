@@ -147,9 +147,9 @@ class LeadcycleGraphQL(GraphQL[Context, None]):
     def decode_json(self, data: str | bytes) -> object:
         """orjson where it reads exactly what the standard library reads: a document without a float.
 
-        Several times faster on a request body. orjson reads integers beyond 64 bits as floats, and refuses what
-        the standard library still reads (NaN, a BOM, lone surrogates, nesting beyond 1,024): such documents, and
-        any with a float, are read by the standard library, which raises its own errors.
+        Twice as fast on a request body, the walk for floats included. orjson reads integers beyond 64 bits as
+        floats, and refuses what the standard library still reads (NaN, a BOM, lone surrogates, nesting beyond
+        1,024): such documents, and any with a float, are read by the standard library, which raises its own errors.
         """
         try:
             decoded = orjson.loads(data)
