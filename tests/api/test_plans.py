@@ -20,7 +20,8 @@ import pytest
 import pytest_asyncio
 import strawberry
 import strawberry.schema.schema as strawberry_schema_module
-from graphql import parse
+from graphql import FieldNode, GraphQLError, OperationDefinitionNode, parse
+from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -38,6 +39,7 @@ from leadcycle.graph.middleware import CORS, RequestId
 from leadcycle.graph.plans import Plan, Plans
 from leadcycle.graph.schema import build_schema
 from leadcycle.graph.settings import Settings
+from leadcycle.graph.variables import Variables, argument_values
 from leadcycle.graph.view import LeadcycleGraphQL
 from leadcycle.persistence import queries
 from leadcycle.persistence.unit_of_work import unit_of_work_factory
@@ -131,6 +133,19 @@ class Views:
         self.monkeypatch.setattr(self.leads, use_case, counted)
         return calls
 
+    def count_executor_builds(self) -> list[int]:
+        """Count the executors graphql-core builds (one per operation it executes)."""
+        calls = [0]
+        executor_class = strawberry_schema_module.StrawberryGraphQLCoreExecutionContext
+        real = executor_class.build.__func__  # type: ignore[attr-defined]
+
+        def counted(cls: type, *args: Any, **kwargs: Any) -> Any:
+            calls[0] += 1
+            return real(cls, *args, **kwargs)
+
+        self.monkeypatch.setattr(executor_class, "build", classmethod(counted))
+        return calls
+
     def count_statements(self, monkeypatch: pytest.MonkeyPatch) -> list[int]:
         """Count the statements reading the newest activities of leads (a DataLoader's batch each)."""
         calls = [0]
@@ -205,6 +220,15 @@ class TestSameAnswers:
         same(planned, generic)
         same(first, generic)
         assert "errors" not in planned.json()
+
+    async def test_a_planned_request_builds_no_executor(self, views: Views) -> None:
+        lead_id = await views.new_lead()
+        body = activity(lead_id, FRAGMENTS, kind="email_open", occurredAt="2026-01-05T10:00:00+09:00")
+        await views._post(views.planned, body)
+        builds = views.count_executor_builds()
+        planned, generic = await views.both(body)
+        assert builds == [1]  # the generic view's
+        same(planned, generic)
 
     @pytest.mark.parametrize(
         ("event", "fields", "problem"),
@@ -303,6 +327,112 @@ class TestArguments:
         assert views.executions == executions + 1
         same(planned, generic)
         assert "errors" not in planned.json(), planned.json()
+
+
+ACTIVITY_VARIABLES = "mutation($input: ActivityInput!, $note: String) { recordActivity(input: $input) { __typename } }"
+PAGE_VARIABLES = (
+    "query($filter: LeadFilter, $order: LeadOrder, $first: Int = 5) "
+    "{ leads(first: $first, filter: $filter, orderBy: $order) { totalCount } }"
+)
+VARIABLES = [  # (operation, variables, whether compiled coercion takes them itself)
+    (ACTIVITY_VARIABLES, {"input": {"leadId": "x", "kind": "email_open"}}, True),
+    (
+        ACTIVITY_VARIABLES,
+        {
+            "input": {
+                "leadId": "7",
+                "kind": "survey_answer",
+                "properties": {"a": [1, {"b": None}]},
+                "occurredAt": "2026-01-05T10:00:00+09:00",
+                "idempotencyKey": None,
+            },
+            "note": "n",
+        },
+        True,
+    ),
+    (ACTIVITY_VARIABLES, {"input": {"leadId": 7, "kind": "k", "occurredAt": None, "properties": None}}, True),
+    (ACTIVITY_VARIABLES, {"input": {"leadId": "x"}}, False),  # a required field missing
+    (ACTIVITY_VARIABLES, {"input": {"leadId": "x", "kind": 5}}, False),  # a String that is not one
+    (ACTIVITY_VARIABLES, {"input": {"leadId": "x", "kind": "k", "other": 1}}, False),  # an unknown field
+    (ACTIVITY_VARIABLES, {"input": {"leadId": "x", "kind": "k", "occurredAt": "yesterday"}}, False),
+    (ACTIVITY_VARIABLES, {"input": None}, False),
+    (ACTIVITY_VARIABLES, {"input": [{"leadId": "x", "kind": "k"}]}, False),
+    (ACTIVITY_VARIABLES, {}, False),
+    (PAGE_VARIABLES, {"first": 3}, True),  # variables omitted: left out
+    (PAGE_VARIABLES, {"first": 3, "filter": {"stages": ["COLD", "WARM"], "sources": "seo", "minScore": 0}}, True),
+    (PAGE_VARIABLES, {"first": 3, "filter": {"stages": "COLD", "temperatures": [], "ownerTeam": None}}, True),
+    (PAGE_VARIABLES, {"first": 3, "order": {"field": "CREATED_AT"}}, True),  # a field's default applied
+    (PAGE_VARIABLES, {"first": 3, "filter": {"stages": ["LUKEWARM"]}}, False),  # not an enum value
+    (PAGE_VARIABLES, {"first": 2**31}, False),  # beyond Int
+    (PAGE_VARIABLES, {}, False),  # a variable's default: graphql-core applies it
+]
+
+
+class TestVariables:
+    @pytest.mark.parametrize(("query", "values", "compiled"), VARIABLES)
+    def test_variables_are_coerced_as_graphql_core_coerces_them_or_left_to_it(
+        self, query: str, values: dict[str, Any], compiled: bool
+    ) -> None:
+        schema = build_schema(Settings())._schema
+        [operation] = parse(query).definitions
+        assert isinstance(operation, OperationDefinitionNode)
+        coerced = Variables(schema, operation.variable_definitions).coerce(values)
+        assert (coerced is not None) is compiled
+        if coerced is not None:
+            expected = get_variable_values(schema, operation.variable_definitions, values)
+            assert isinstance(expected, VariableValues)
+            assert described(coerced) == described(expected)
+
+
+ARGUMENTS = [  # (operation, variables): each argument a variable, or a literal
+    ("query($id: ID) { lead(id: $id) { id } }", {"id": "x"}),
+    ("query($id: ID) { lead(id: $id) { id } }", {"id": None}),  # null for a non-null argument: graphql-core's error
+    ("query($id: ID) { lead(id: $id) { id } }", {}),  # no value for a required argument: its error too
+    (PAGE_VARIABLES, {"first": 3}),  # no value for filter and orderBy: their defaults, if any
+    (PAGE_VARIABLES, {"first": None, "filter": None, "order": {"field": "SCORE"}}),
+    ("query { leads(first: 2, orderBy: {field: SCORE}) { totalCount } }", {}),  # literals: graphql-core's own
+]
+
+
+class TestArgumentValues:
+    @pytest.mark.parametrize(("query", "values"), ARGUMENTS)
+    def test_arguments_are_looked_up_as_graphql_core_coerces_them(self, query: str, values: dict[str, Any]) -> None:
+        schema = build_schema(Settings())._schema
+        [operation] = parse(query).definitions
+        assert isinstance(operation, OperationDefinitionNode)
+        variables = get_variable_values(schema, operation.variable_definitions or (), values)
+        assert isinstance(variables, VariableValues)
+        [node] = operation.selection_set.selections
+        assert isinstance(node, FieldNode)
+        assert schema.query_type is not None
+        definition = schema.query_type.fields[node.name.value]
+        compiled = argument_values(definition, node)
+        assert outcome(lambda: compiled(variables)) == outcome(lambda: get_argument_values(definition, node, variables))
+
+
+def outcome(values: Callable[[], dict[str, Any]]) -> dict[str, Any] | str:
+    """The argument values, or the message of graphql-core's error."""
+    try:
+        return values()
+    except GraphQLError as error:
+        return error.message
+
+
+def outcome_of(decode: Callable[[], object]) -> str:
+    """What a decoder reads (its repr tells 1 from 1.0), or the error it raises."""
+    try:
+        return repr(decode())
+    except (ValueError, RecursionError) as error:
+        return f"{type(error).__name__}: {error}"
+
+
+def described(values: VariableValues) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The variables' sources (their types by name: graphql-core wraps them anew for each request) and values."""
+    sources = {
+        name: (source.signature.name, str(source.signature.type), source.signature.default, source.value)
+        for name, source in values.sources.items()
+    }
+    return sources, values.coerced
 
 
 class TestOnlyBeforeOrOnce:
@@ -417,6 +547,25 @@ class TestRequests:
     async def test_unusual_bodies_are_answered_by_strawberry(self, views: Views, body: bytes) -> None:
         planned, generic = await views.both(body)
         same(planned, generic)
+
+    @pytest.mark.parametrize(
+        "raw",
+        [
+            b'{"query": "{ a }", "variables": {"n": [1, -2, 18446744073709551615, true, null, "\\u00e9"]}}',
+            b'{"n": 123456789012345678901234567890, "m": -9223372036854775809}',  # orjson: floats
+            b'{"n": 1.5, "m": 1e2, "k": -0.0}',
+            b'{"n": NaN, "m": Infinity, "k": 1e999}',
+            b'\xef\xbb\xbf{"query": "{ a }"}',
+            b'{"s": "\\ud800"}',
+            b'{"a": 1, "b": 2, "a": 3}',
+            b"[" * 1100 + b"]" * 1100,
+            b'{"query": "\xe9"}',
+            b'{"query": ',
+        ],
+    )
+    def test_a_body_is_read_as_the_standard_library_reads_it(self, raw: bytes) -> None:
+        view = LeadcycleGraphQL(build_schema(Settings()), plans=Plans(), subscriber_buffer=16)
+        assert outcome_of(lambda: view.decode_json(raw)) == outcome_of(lambda: json.loads(raw))
 
     async def test_a_planned_document_in_an_unusual_body_is_answered_by_strawberry(self, views: Views) -> None:
         lead_id = await views.new_lead()
@@ -692,6 +841,16 @@ class Small:
     def words(self, words: list[str | None], upper: bool = False) -> str:
         return " ".join(str(word) for word in words).upper() if upper else " ".join(map(str, words))
 
+    @strawberry.field
+    async def gathered(self, info: strawberry.Info) -> str:
+        """Asynchronous work gathered by the executor's helpers (a planned request builds an executor for them)."""
+        words = await info._raw_info.async_helpers.gather([_word("a"), _word("b")])  # type: ignore[attr-defined]
+        return "".join(words)
+
+
+async def _word(word: str) -> str:
+    return word
+
 
 class TestConversionLeftToStrawberry:
     """Arguments compiled conversion does not cover are converted by strawberry's own resolver, with the same answer."""
@@ -701,9 +860,11 @@ class TestConversionLeftToStrawberry:
         [
             ("query($id: ID!) { node(id: $id) }", {"id": relay.to_base64("Lead", "7")}, False),
             ('{ tree(tree: {label: "a", children: [{label: "b"}]}) }', {}, False),
+            ("query($t: Tree!) { tree(tree: $t) }", {"t": {"label": "a", "children": [{"label": "b"}]}}, False),
             ("query($w: [String]!) { words(words: $w) }", {"w": ["a", None]}, True),
+            ("{ gathered }", {}, True),
         ],
-        ids=["global-id", "input-holding-itself", "list-of-optional-leaves"],
+        ids=["global-id", "input-holding-itself", "variable-holding-itself", "list-of-optional-leaves", "gathered"],
     )
     async def test_the_plan_answers_as_graphql_core(
         self, query: str, variables: dict[str, Any], compiled: bool

@@ -17,7 +17,6 @@ from dataclasses import MISSING
 from typing import Any
 
 from graphql import FieldNode, GraphQLField, GraphQLObjectType
-from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path
 from strawberry import Schema
 from strawberry.relay import GlobalID
@@ -29,7 +28,9 @@ from strawberry.types.field import StrawberryField
 from strawberry.types.lazy_type import LazyType
 from strawberry.types.unset import UNSET
 
-from leadcycle.graph.completion import Resolution, Unsupported
+from leadcycle.graph.completion import Unsupported
+from leadcycle.graph.resolution import Resolution
+from leadcycle.graph.variables import argument_values
 
 Convert = Callable[[Any], Any]
 Call = Callable[[Any, Path, Resolution], Any]
@@ -49,19 +50,20 @@ def strawberry_call(
     converters = [(conversion.names.from_argument(a), a.python_name, conversion.of(a.type)) for a in field.arguments]
     source_names = [p.name for p in (resolver.parent_parameter, resolver.root_parameter) if p is not None]
     takes_self, info_name = resolver.self_parameter is not None, getattr(resolver.info_parameter, "name", None)
+    function, values_of = resolver.wrapped_func, argument_values(definition, node)
+    if not callable(function):
+        raise Unsupported("a resolver that cannot be called")  # strawberry's own reports it
 
     def call(source: Any, path: Path, run: Resolution) -> Any:
-        executor = run.executor
-        assert executor is not None
-        values = get_argument_values(definition, node, executor.variable_values)
+        values = values_of(run.variable_values)
         arguments = {python: convert(values[name]) for name, python, convert in converters if name in values}
         arguments.update(dict.fromkeys(source_names, source))
         if info_name is not None:
-            info = executor.build_resolve_info(definition, nodes, parent_type, path)
+            info = run.info(definition, nodes, parent_type, path)
             arguments[info_name] = info_class(_raw_info=info, _field=field)
-        return resolver(source, **arguments) if takes_self else resolver(**arguments)
+        return function(source, **arguments) if takes_self else function(**arguments)
 
-    return call, inspect.iscoroutinefunction(resolver.wrapped_func)
+    return call, inspect.iscoroutinefunction(function)
 
 
 class Conversion:

@@ -12,9 +12,7 @@ more, a value graphql-core would turn into an error) raises Unsupported, and gra
 
 from __future__ import annotations
 
-import asyncio
-import inspect
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import Enum
 from operator import attrgetter
@@ -37,7 +35,6 @@ from graphql import (
     is_leaf_type,
     type_from_ast,
 )
-from graphql.execution import Executor
 from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path, Undefined
 from graphql.type.scalars import (
@@ -53,7 +50,8 @@ from strawberry.schema.schema_converter import CustomGraphQLEnumType, GraphQLCor
 from strawberry.types.base import StrawberryObjectDefinition
 from strawberry.types.field import StrawberryField
 
-Complete = Callable[[Any, "Path | None", "Resolution"], Any]
+from leadcycle.graph.resolution import Complete, Pending, Resolution
+
 Fragments = dict[str, FragmentDefinitionNode]
 
 
@@ -67,42 +65,6 @@ class Compiled:
 
     complete: Complete
     resolves: bool
-
-
-@dataclass
-class Pending:
-    """A resolved field whose value is awaited: it goes at `key` of `container` once completed."""
-
-    container: dict[str, Any]
-    key: str
-    value: Awaitable[Any]
-    complete: Complete
-    path: Path
-
-
-class Resolution:
-    """One request's completion: graphql-core's executor (variables, resolve infos) and the fields being awaited."""
-
-    def __init__(self, executor: Executor[Any] | None) -> None:
-        self.executor = executor  # None where the selection resolves nothing (Compiled.resolves is false)
-        self.pending: list[Pending] = []
-
-    async def settle(self) -> None:
-        """Await the pending fields together (so DataLoaders batch them, as under graphql-core) and complete them."""
-        while self.pending:
-            batch, self.pending = self.pending, []
-            values = await asyncio.gather(*(item.value for item in batch), return_exceptions=True)
-            for item, value in zip(batch, values, strict=True):
-                if isinstance(value, BaseException):
-                    raise value
-                item.container[item.key] = item.complete(value, item.path, self)
-
-    def abandon(self) -> None:
-        """Close the resolver calls never awaited, as the completion gave up (no "never awaited" warnings)."""
-        for item in self.pending:
-            if inspect.iscoroutine(item.value):
-                item.value.close()
-        self.pending = []
 
 
 def completion(
@@ -280,10 +242,8 @@ def resolver(
     has_arguments = bool(definition.args or node.arguments)
 
     def call(source: Any, path: Path, run: Resolution) -> Any:
-        executor = run.executor
-        assert executor is not None
-        info = executor.build_resolve_info(definition, nodes, parent_type, path)
-        arguments = get_argument_values(definition, node, executor.variable_values) if has_arguments else {}
+        info = run.info(definition, nodes, parent_type, path)
+        arguments = get_argument_values(definition, node, run.variable_values) if has_arguments else {}
         return resolve(source, info, **arguments)
 
     return call

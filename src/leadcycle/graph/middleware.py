@@ -108,10 +108,10 @@ class CORS(CORSMiddleware):
 def _vary_on_origin(headers: list[tuple[bytes, bytes]]) -> None:
     """Starlette's `headers["Vary"] = ", ".join([*headers.getlist("Vary"), "Origin"])` on raw headers."""
     at = [index for index, (name, _) in enumerate(headers) if name == b"vary"]
+    if not at:  # the usual case: nothing to merge with
+        headers.append((b"vary", b"Origin"))
+        return
     value = b", ".join([*(headers[index][1] for index in at), b"Origin"])
     for index in reversed(at[1:]):
         del headers[index]
-    if at:
-        headers[at[0]] = (b"vary", value)
-    else:
-        headers.append((b"vary", value))
+    headers[at[0]] = (b"vary", value)

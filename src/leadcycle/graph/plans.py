@@ -4,11 +4,12 @@ A lead mutation over HTTP spent more CPU in the GraphQL layer than in its use ca
 hooks, parse and validation cache look-ups, the executor's set-up, field collection and completion of the
 LeadResult union field by field (bench/RESULTS.md). A document the generic path has parsed and validated once
 (every protection in force: tokens, depth, aliases, introspection) is compiled here into a plan, kept by its
-text and operation name: one root query or mutation field (or the root's `__typename`), its arguments coerced by
-graphql-core as always, its resolver called as graphql-core would call it, and its result completed by compiled
-completion (graph/completion.py). The plan answers that first request already, right after validation; every
-later GET or POST with the same text skips strawberry's view and pipeline and goes straight to the resolver
-(graph/view.py).
+text and operation name: one root query or mutation field (or the root's `__typename`), its variables coerced by
+compiled coercion where graphql-core would accept them (graph/variables.py), its resolver called as graphql-core
+would call it with an info built without an executor (graph/resolution.py), and its result completed by
+compiled completion (graph/completion.py). The plan answers that first request already, right after
+validation; every later GET or POST with the same text skips strawberry's view and pipeline and goes straight
+to the resolver (graph/view.py).
 
 A mutation's resolver runs exactly once. Whatever the plan cannot answer before it runs (variables that do not
 coerce, anything unusual about the request) goes to the generic path instead; whatever it cannot answer after
@@ -21,34 +22,35 @@ from __future__ import annotations
 
 import contextlib
 import inspect
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Any, TypeGuard, cast
+from typing import Any, cast
 
 from graphql import (
     DocumentNode,
     FragmentDefinitionNode,
+    GraphQLError,
     GraphQLObjectType,
     OperationType,
     get_operation_ast,
 )
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import execute as graphql_execute
-from graphql.execution import MiddlewareManager
+from graphql.execution import Executor, MiddlewareManager
 from graphql.pyutils import Path
 from strawberry import Schema
-from strawberry.execution import optimized_is_awaitable
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.utils.await_maybe import await_maybe
 
 from leadcycle.graph.arguments import strawberry_call
-from leadcycle.graph.completion import Compiled, Resolution, Unsupported, collect_fields, completion, resolver
+from leadcycle.graph.completion import Compiled, Unsupported, collect_fields, completion, resolver
 from leadcycle.graph.errors import mask_errors
+from leadcycle.graph.resolution import IS_AWAITABLE, Executable, Resolution
+from leadcycle.graph.variables import Variables
 
 PlanKey = tuple[str, str | None]  # the document's text, the operation name
 ROOTS = {OperationType.QUERY: "query_type", OperationType.MUTATION: "mutation_type"}
-IS_AWAITABLE = cast("Callable[[Any], TypeGuard[Awaitable[Any]]]", optimized_is_awaitable)
 
 
 class Plans:
@@ -113,6 +115,8 @@ class Plan:
     schema: Schema
     document: DocumentNode
     operation_name: str | None
+    executable: Executable
+    variables: Variables
     root_type: GraphQLObjectType
     key: str
     resolve: Callable[[Any, Path, Resolution], Any]
@@ -128,6 +132,11 @@ class Plan:
         if operation.directives or any(v.directives for v in operation.variable_definitions or ()):
             raise Unsupported("a directive")
         fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+        if any(fragment.variable_definitions for fragment in fragments.values()):
+            raise Unsupported("a fragment with variables")
+        executable = Executable(schema.execution_context_class, schema._schema, operation, fragments)
+        variables = Variables(schema._schema, operation.variable_definitions or ())
+        common = (schema, document, operation_name, executable, variables, root_type)
         root = collect_fields(schema._schema, fragments, root_type, [operation.selection_set])
         if len(root) != 1:
             raise Unsupported("one root field")
@@ -136,7 +145,7 @@ class Plan:
         if nodes[0].name.value == "__typename":  # the smallest operation there is, as clients probe with it
             typename = root_type.name
             compiled = Compiled(lambda value, _path, _run: value, resolves=False)
-            return cls(schema, document, operation_name, root_type, key, lambda *_: typename, compiled, mutation)
+            return cls(*common, key, lambda *_: typename, compiled, mutation)
         field = root_type.fields.get(nodes[0].name.value)
         if field is None:
             raise Unsupported("a root field of the schema's own")
@@ -147,7 +156,7 @@ class Plan:
         if mutation and not lazy:
             raise Unsupported("a mutation whose resolver runs when called, not only once awaited")
         compiled = completion(schema._schema, fragments, field.type, nodes)
-        return cls(schema, document, operation_name, root_type, key, resolve, compiled, mutation)
+        return cls(*common, key, resolve, compiled, mutation)
 
     async def run(
         self, context: Any, variables: dict[str, Any] | None, extensions: dict[str, Any] | None
@@ -156,35 +165,52 @@ class Plan:
 
         Its errors are graphql-core's, not yet logged nor masked: `reported` does that, as strawberry's pipeline does.
         """
-        executor = self.schema.execution_context_class.build(
-            self.schema._schema,
-            self.document,
-            context_value=context,
-            raw_variable_values=variables,
-            operation_name=self.operation_name,
-            is_awaitable=IS_AWAITABLE,
-            operation_extensions=extensions,
-        )
-        if isinstance(executor, list):  # variables that do not coerce: graphql-core says so
+        resolution = self._resolution(context, variables, extensions)
+        if resolution is None:  # variables that do not coerce: graphql-core says so
             return None
-        resolution = Resolution(executor)
         path = Path(None, self.key, self.root_type.name)
         try:
             called = self.resolve(None, path, resolution)
         except Exception:  # arguments that do not coerce, a read's resolver failing; a mutation's has not started
             return None
+        # Awaited here, not through strawberry's await_maybe: one coroutine fewer to resume at each of its waits.
         if not self.mutation:  # a read: whatever goes wrong, graphql-core answers it again, errors and all
             with contextlib.suppress(Exception):
-                return await self._complete(await await_maybe(called), path, resolution)
+                return await self._complete(await called if IS_AWAITABLE(called) else called, path, resolution)
             return None
         try:
-            value = await await_maybe(called)
+            value = await called if IS_AWAITABLE(called) else called
         except Exception as error:  # the generic path makes it a GraphQL error: so does the replay
             return await self._replay(Raised(error), context, variables, extensions)
         try:
             return await self._complete(value, path, resolution)
         except Exception:  # Unsupported, or a field graphql-core would answer with an error
             return await self._replay(Returned(value), context, variables, extensions)
+
+    def _resolution(
+        self, context: Any, variables: dict[str, Any] | None, extensions: dict[str, Any] | None
+    ) -> Resolution | None:
+        """The request's resolution, its variables coerced by the plan or, where it declines, by graphql-core's
+        executor (None: they do not coerce)."""
+
+        def executor() -> Executor[Any] | list[GraphQLError]:
+            return self.schema.execution_context_class.build(
+                self.schema._schema,
+                self.document,
+                context_value=context,
+                raw_variable_values=variables,
+                operation_name=self.operation_name,
+                is_awaitable=IS_AWAITABLE,
+                operation_extensions=extensions,
+            )
+
+        coerced = self.variables.coerce(variables or {})
+        if coerced is not None:  # so graphql-core's executor, if a resolver asks for it, is built without errors
+            return Resolution(self.executable, context, coerced, extensions, lambda: cast(Executor[Any], executor()))
+        built = executor()
+        if isinstance(built, list):
+            return None
+        return Resolution(self.executable, context, built.variable_values, extensions, lambda: built)
 
     async def _complete(self, value: Any, path: Path, resolution: Resolution) -> GraphQLExecutionResult:
         try:

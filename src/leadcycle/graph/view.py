@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 from cross_web import HTTPException
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import ClientDisconnect, HTTPConnection, Request
 from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from strawberry import Schema
@@ -116,9 +116,9 @@ class LeadcycleGraphQL(GraphQL[Context, None]):
     def _planned(self, request: Request, body: bytes | None) -> Planned | None:
         """The plan of the request's one operation with its variables and extensions, if the request is that plain.
 
-        Plain: a JSON body or GET parameters, read as strawberry reads them (orjson would turn integers beyond 64
-        bits into floats), holding one operation whose fields have the types strawberry accepts, and no mutation
-        over GET; anything else strawberry answers.
+        Plain: a JSON body or GET parameters, read as strawberry reads them (through `decode_json`), holding one
+        operation whose fields have the types strawberry accepts, and no mutation over GET; anything else
+        strawberry answers.
         """
         if self._stream_transport_map and self._get_stream_transport_from_headers(request.headers):
             return None
@@ -144,6 +144,19 @@ class LeadcycleGraphQL(GraphQL[Context, None]):
             return None
         return data if isinstance(data, dict) else None
 
+    def decode_json(self, data: str | bytes) -> object:
+        """orjson where it reads exactly what the standard library reads: a document without a float.
+
+        Twice as fast on a request body, the walk for floats included. orjson reads integers beyond 64 bits as
+        floats, and refuses what the standard library still reads (NaN, a BOM, lone surrogates, nesting beyond
+        1,024): such documents, and any with a float, are read by the standard library, which raises its own errors.
+        """
+        try:
+            decoded = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            return super().decode_json(data)
+        return super().decode_json(data) if _has_float(decoded) else decoded
+
     def encode_json(self, data: object) -> str | bytes:
         """orjson: a page of leads encodes several times faster than with the standard library.
 
@@ -158,14 +171,37 @@ class LeadcycleGraphQL(GraphQL[Context, None]):
         return self._context(request, response)
 
     def _context(self, request: Request | WebSocket, response: Any = None) -> Context:
-        actor = request.headers.get("x-actor") or ANONYMOUS
+        actor = _header(request, b"x-actor") or ANONYMOUS
         return Context(request=request, response=response, services=request.app.state.services, actor=actor)
+
+
+def _has_float(decoded: object) -> bool:
+    """Whether a float is anywhere in a decoded JSON document (walked without recursion: it may nest deep)."""
+    pending = [decoded]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, dict):
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+        elif isinstance(value, float):
+            return True
+    return False
 
 
 def _is_json(request: Request) -> bool:
     """strawberry's test of a JSON body, without its parse of the header for the usual exact value."""
-    content_type = request.headers.get("content-type", "")
+    content_type = _header(request, b"content-type") or ""
     return content_type == "application/json" or "application/json" in parse_content_type(content_type)[0]
+
+
+def _header(connection: HTTPConnection, name: bytes) -> str | None:
+    """`connection.headers.get(name)` for a lower-case name, without building Starlette's Headers for one look-up."""
+    headers: list[tuple[bytes, bytes]] = connection.scope["headers"]
+    for key, value in headers:
+        if key == name:
+            return value.decode("latin-1")
+    return None
 
 
 async def _read_body(receive: Receive) -> bytes:
