@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
@@ -49,13 +50,6 @@ _STAGES, _TEMPERATURES, _STATUSES = _members(Stage), _members(Temperature), _mem
 _LOSS_REASONS, _VERDICTS = _or_none(LossReason), _or_none(SalesVerdict)
 
 
-def bant_to_json(bant: Bant) -> dict[str, Any]:
-    criteria = {c: {"status": bant.criterion(c).status.value, "note": bant.criterion(c).note} for c in BANT_CRITERIA}
-    amount = str(bant.budget_amount) if bant.budget_amount is not None else None
-    target = bant.target_date.isoformat() if bant.target_date else None
-    return criteria | {"budget_amount": amount, "target_date": target}
-
-
 def bant_from_json(data: Mapping[str, Any]) -> Bant:
     criteria = {c: BantCriterion(_STATUSES[data[c]["status"]], data[c]["note"]) for c in BANT_CRITERIA}
     amount, target = data["budget_amount"], data["target_date"]
@@ -64,20 +58,6 @@ def bant_from_json(data: Mapping[str, Any]) -> Bant:
         budget_amount=Decimal(amount) if amount is not None else None,
         target_date=date.fromisoformat(target) if target else None,
     )
-
-
-def breakdown_to_json(breakdown: tuple[ScoreContribution, ...]) -> list[dict[str, Any]]:
-    return [
-        {
-            "rule": c.rule,
-            "points": c.points,
-            "reason": c.reason,
-            "at": c.at.isoformat(),
-            "count": c.count,
-            "behaviour": c.behaviour,
-        }
-        for c in breakdown
-    ]
 
 
 def breakdown_from_json(data: list[dict[str, Any]]) -> tuple[ScoreContribution, ...]:
@@ -97,6 +77,11 @@ def activity_from_row(row: Mapping[Any, Any]) -> Activity:
 
 
 def lead_to_row(lead: Lead) -> dict[str, Any]:
+    """The lead as a row for `dumps`, which writes its BANT and breakdown (dataclasses) as objects of their fields.
+
+    orjson writes dataclasses, enums and timestamps itself, some ten times faster than building
+    the dictionaries first; `bant_from_json` and `breakdown_from_json` read them back.
+    """
     company, contact = lead.company, lead.contact
     return {
         "id": lead.id,
@@ -115,7 +100,7 @@ def lead_to_row(lead: Lead) -> dict[str, Any]:
         "stage": lead.stage.value,
         "temperature": lead.temperature.value,
         "score": lead.score,
-        "bant": bant_to_json(lead.bant),
+        "bant": lead.bant,
         "owner_team": lead.owner_team,
         "owner": lead.owner,
         "loss_reason": _enum_value(lead.loss_reason),
@@ -128,7 +113,7 @@ def lead_to_row(lead: Lead) -> dict[str, Any]:
         "feedback": _enum_value(lead.feedback),
         "reached_mql_at": lead.reached_mql_at,
         "reached_opportunity_at": lead.reached_opportunity_at,
-        "score_breakdown": breakdown_to_json(lead.breakdown),
+        "score_breakdown": lead.breakdown,
         "scoring_model_version": lead.scoring_model_version,
         "review_at": lead.review_at,
     }
@@ -177,14 +162,20 @@ def lead_from_row(row: Mapping[Any, Any]) -> Lead:
     )
 
 
-def _json_default(value: Any) -> str:
+def _json_default(value: Any) -> Any:
+    """What orjson writes itself, for the standard library; and what neither does."""
     if isinstance(value, datetime | date):
         return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {field.name: getattr(value, field.name) for field in dataclasses.fields(value)}
     return str(value)  # Decimal, UUID
 
 
 def dumps(value: Any) -> str:
-    """JSON for jsonb columns: timestamps as ISO 8601, decimals and ids as strings.
+    """JSON for jsonb columns: timestamps as ISO 8601, decimals and ids as strings, enums as their values,
+    dataclasses as objects of their fields.
 
     orjson writes what the standard library would, several times faster; the standard library
     still answers what orjson refuses (integers beyond 64 bits).
