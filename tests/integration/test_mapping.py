@@ -15,24 +15,27 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from leadcycle.domain.model import Bant, BantCriterion, Company, Contact, Lead, ScoreContribution
 from leadcycle.domain.stages import BantStatus
 from leadcycle.persistence import database, driver
-from leadcycle.persistence.mapping import bant_from_json, breakdown_from_json, dumps, lead_to_row, loads
+from leadcycle.persistence.mapping import bant_from_json, breakdown_from_json, dumps, dumps_utf8, lead_to_row, loads
 
 BEYOND_64_BITS = {"big": 2**70, "low": -(2**63) - 1, "high": 2**64, "fraction": 1.5, "digits": "1234567890123456789012"}
 
 
-async def round_trip(engine: AsyncEngine, value: Any) -> Any:
+async def round_trip(engine: AsyncEngine, value: Any, serialize: Callable[[Any], str | bytes] = dumps) -> Any:
     async with driver.connection(engine) as connection:
-        return await connection.fetchval("SELECT $1::jsonb", dumps(value))
+        return await connection.fetchval("SELECT $1::jsonb", serialize(value))
 
 
 class TestJsonb:
-    async def test_integers_beyond_64_bits_come_back_exact(self, engine: AsyncEngine) -> None:
-        assert await round_trip(engine, BEYOND_64_BITS) == BEYOND_64_BITS
+    @pytest.mark.parametrize("serialize", [dumps, dumps_utf8], ids=["text", "UTF-8"])
+    async def test_integers_beyond_64_bits_come_back_exact(
+        self, engine: AsyncEngine, serialize: Callable[[Any], str | bytes]
+    ) -> None:
+        assert await round_trip(engine, BEYOND_64_BITS, serialize) == BEYOND_64_BITS
 
     async def test_text_and_numbers_of_any_script_come_back_as_written(self, engine: AsyncEngine) -> None:
         fullwidth_digits = "\uff11" * 20  # Unicode digits, not a JSON number
         value = {"note": f"来期予算 {fullwidth_digits}", "at": "2026-11-29T13:31:43.315602+00:00", "n": [0, -1]}
-        assert await round_trip(engine, value) == value
+        assert await round_trip(engine, value) == await round_trip(engine, value, dumps_utf8) == value
 
     async def test_every_jsonb_value_is_read_by_our_decoder(
         self, database_url: str, monkeypatch: pytest.MonkeyPatch

@@ -180,10 +180,15 @@ def dumps(value: Any) -> str:
     orjson writes what the standard library would, several times faster; the standard library
     still answers what orjson refuses (integers beyond 64 bits).
     """
+    return dumps_utf8(value).decode()
+
+
+def dumps_utf8(value: Any) -> bytes:
+    """`dumps` as UTF-8, as a jsonb parameter goes out (`jsonb_encoder`): no detour through str for a large one."""
     try:
-        return orjson.dumps(value, default=_json_default).decode()
+        return orjson.dumps(value, default=_json_default)
     except TypeError:
-        return json.dumps(value, default=_json_default, separators=(",", ":"), ensure_ascii=False)
+        return json.dumps(value, default=_json_default, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 # orjson reads an integer beyond 64 bits as a float: text with a run of 19 ASCII digits goes to the
@@ -211,9 +216,9 @@ def loads(text: str) -> Any:
 _JSONB_VERSION = b"\x01"
 
 
-def jsonb_encoder(text: str) -> bytes:
-    """A jsonb parameter, given as JSON text (SQLAlchemy's bind processing and our statements serialize it)."""
-    return _JSONB_VERSION + text.encode()
+def jsonb_encoder(value: str | bytes) -> bytes:
+    """A jsonb parameter, given serialized: as text by SQLAlchemy's bind processing, as UTF-8 by `dumps_utf8`."""
+    return _JSONB_VERSION + (value if isinstance(value, bytes) else value.encode())
 
 
 def jsonb_decoder(data: bytes) -> Any:
