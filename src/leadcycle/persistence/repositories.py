@@ -178,8 +178,10 @@ def _pending(
 
 def _stage_delta_rows(steps: Sequence[tuple[Lead, LeadChange]]) -> list[dict[str, Any]]:
     """The steps' net stage count deltas: none unless a step moved the lead (or created it)."""
-    moves = stage_deltas((change.from_stage, change.to_stage) for _lead, change in steps)
-    return [{"stage": stage, "delta": delta} for stage, delta in moves]
+    moves = [(c.from_stage, c.to_stage) for _lead, c in steps if c.from_stage is not c.to_stage]
+    if not moves:
+        return []  # most writes, spared stage_deltas' Counter
+    return [{"stage": stage, "delta": delta} for stage, delta in stage_deltas(moves)]
 
 
 def _change_row(lead: Lead, change: LeadChange, row: Mapping[str, Any]) -> dict[str, Any]:
