@@ -15,7 +15,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from leadcycle.domain.model import Bant, BantCriterion, Company, Contact, Lead, ScoreContribution
 from leadcycle.domain.stages import BantStatus
 from leadcycle.persistence import database, driver
-from leadcycle.persistence.mapping import bant_from_json, breakdown_from_json, dumps, dumps_utf8, lead_to_row, loads
+from leadcycle.persistence.mapping import (
+    Serialized,
+    bant_from_json,
+    breakdown_from_json,
+    dumps,
+    dumps_utf8,
+    lead_to_row,
+    loads,
+)
 
 BEYOND_64_BITS = {"big": 2**70, "low": -(2**63) - 1, "high": 2**64, "fraction": 1.5, "digits": "1234567890123456789012"}
 
@@ -108,3 +116,12 @@ class TestLeadRow:
         assert (written["bant"], written["score_breakdown"]) == (BANT_JSON, BREAKDOWN_JSON)
         assert bant_from_json(written["bant"]) == BANT
         assert breakdown_from_json(written["score_breakdown"]) == BREAKDOWN
+
+    @pytest.mark.parametrize("extra", [{}, {"big": 2**70}], ids=["orjson", "the standard library"])
+    def test_a_row_serialized_once_writes_as_the_row_itself(self, extra: dict[str, Any]) -> None:
+        row = lead_to_row(self.lead)
+        once = Serialized(row)
+
+        assert dumps({"row": once, "changes": [{"snapshot": once}]} | extra) == dumps(
+            {"row": row, "changes": [{"snapshot": row}]} | extra
+        )

@@ -162,8 +162,23 @@ def lead_from_row(row: Mapping[Any, Any]) -> Lead:
     )
 
 
+class Serialized:
+    """A value with its JSON, written once for a document that holds it several times (a lead's row, its snapshot).
+
+    orjson copies the JSON in; the standard library, should the document need it, writes the value again.
+    """
+
+    __slots__ = ("json", "value")
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+        self.json = orjson.Fragment(dumps_utf8(value))
+
+
 def _json_default(value: Any) -> Any:
-    """What orjson writes itself, for the standard library; and what neither does."""
+    """For the standard library: what orjson writes itself, and what neither does."""
+    if isinstance(value, Serialized):
+        return value.value
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, Enum):
@@ -171,6 +186,13 @@ def _json_default(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {field.name: getattr(value, field.name) for field in dataclasses.fields(value)}
     return str(value)  # Decimal, UUID
+
+
+def _orjson_default(value: Any) -> Any:
+    """For orjson: what it does not write itself."""
+    if isinstance(value, Serialized):
+        return value.json
+    return str(value)  # Decimal, asyncpg's UUID
 
 
 def dumps(value: Any) -> str:
@@ -186,7 +208,7 @@ def dumps(value: Any) -> str:
 def dumps_utf8(value: Any) -> bytes:
     """`dumps` as UTF-8, as a jsonb parameter goes out (`jsonb_encoder`): no detour through str for a large one."""
     try:
-        return orjson.dumps(value, default=_json_default)
+        return orjson.dumps(value, default=_orjson_default)
     except TypeError:
         return json.dumps(value, default=_json_default, separators=(",", ":"), ensure_ascii=False).encode()
 
