@@ -196,11 +196,11 @@ def _orjson_default(value: Any) -> Any:
 
 
 def dumps(value: Any) -> str:
-    """JSON for jsonb columns: timestamps as ISO 8601, decimals and ids as strings, enums as their values,
-    dataclasses as objects of their fields.
+    """JSON for jsonb columns: timestamps as ISO 8601, decimals and ids as strings, enums as their values.
 
-    orjson writes what the standard library would, several times faster; the standard library
-    still answers what orjson refuses (integers beyond 64 bits).
+    Dataclasses are written as objects of their fields. orjson writes what the standard library
+    would, several times faster; the standard library still answers what orjson refuses (integers
+    beyond 64 bits).
     """
     return dumps_utf8(value).decode()
 
