@@ -149,6 +149,25 @@ class TestLeadWrites:
         assert [lead_to_row(lead) for lead in logged] == [lead_to_row(lead) for lead in [created, *steps]]
         assert len({lead.score for lead in logged}) > 1
 
+    async def test_properties_with_integers_beyond_64_bits_are_written_exactly(self, engine: AsyncEngine) -> None:
+        use_cases = LeadUseCases(unit_of_work_factory(engine), lambda: datetime.now(UTC))
+        created = await use_cases.create(
+            CreateLead(Company(f"Big {uuid.uuid4().hex[:10]}"), Contact("C"), "web_ad"), ACTOR
+        )
+        properties = {"order": 2**70, "nested": [-(2**63) - 1]}
+
+        recorded = await use_cases.record_activity(
+            RecordActivity(str(created.id), "email_open", properties=properties), ACTOR
+        )
+
+        assert [lead_to_row(lead) for lead in await snapshots(engine, created.id)] == [
+            lead_to_row(lead) for lead in [created, recorded]
+        ]
+        async with SqlUnitOfWork(engine) as uow:
+            locked = await uow.leads.lock(created.id)
+        assert locked is not None
+        assert [activity.properties for activity in locked.cycle_activities] == [properties]
+
     async def test_a_save_that_finds_another_version_writes_none_of_its_records(self, engine: AsyncEngine) -> None:
         lead, change = new_lead()
         async with SqlUnitOfWork(engine) as uow:

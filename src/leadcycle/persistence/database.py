@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import asyncpg
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from leadcycle.persistence.mapping import dumps, loads
+from leadcycle.persistence.mapping import dumps, jsonb_decoder, jsonb_encoder, loads
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 _MIGRATION_LOCK = 7_420_111  # advisory lock key: one migrator at a time across processes
@@ -34,13 +36,30 @@ def create_engine(
 ) -> AsyncEngine:
     """An engine whose stuck locks and runaway statements become errors, not hung requests."""
     settings = {"lock_timeout": str(lock_timeout_ms), "statement_timeout": str(statement_timeout_ms)}
-    return create_async_engine(
+    engine = create_async_engine(
         async_url(url),
         pool_size=pool_size,
         max_overflow=pool_size,
         json_serializer=dumps,
         json_deserializer=loads,
         connect_args={"server_settings": settings},
+    )
+    event.listen(engine.sync_engine, "connect", _use_our_jsonb_codec)
+    return engine
+
+
+def _use_our_jsonb_codec(connection: Any, _record: Any) -> None:
+    """Decode jsonb values as `loads` does, straight from asyncpg's bytes: a write decodes a dozen.
+
+    SQLAlchemy's codec (set up before this listener runs) wraps its deserializer in a function of
+    its own that first decodes the bytes to text.
+    """
+    connection.run_async(_set_jsonb_codec)
+
+
+async def _set_jsonb_codec(connection: asyncpg.Connection) -> None:
+    await connection.set_type_codec(
+        "jsonb", encoder=jsonb_encoder, decoder=jsonb_decoder, schema="pg_catalog", format="binary"
     )
 
 

@@ -10,7 +10,7 @@ from uuid import UUID
 from leadcycle.domain.model import Activity, Lead
 from leadcycle.domain.ports import LeadChange, StoredKey
 from leadcycle.persistence import statements
-from leadcycle.persistence.mapping import activity_from_row, lead_from_row, lead_to_row
+from leadcycle.persistence.mapping import Serialized, activity_from_row, lead_from_row, lead_to_row
 from leadcycle.persistence.scoring_models import ACTIVE_VERSION
 from leadcycle.persistence.stage_counts import stage_deltas
 from leadcycle.persistence.tables import (
@@ -139,8 +139,11 @@ class SqlLeadRepository:
         await self._write(_WRITE_CHANGED, steps, first.id, first.version - 1)
 
     async def _write(self, statement: statements.Write, steps: Sequence[tuple[Lead, LeadChange]], *own: Any) -> None:
-        """The lead's row as of the last step, and every step's records; `own`: the statement's own parameters."""
-        rows = [lead_to_row(lead) for lead, _ in steps]
+        """The lead's row as of the last step, and every step's records; `own`: the statement's own parameters.
+
+        The last row goes in twice (also as its change's snapshot): it is serialized once.
+        """
+        rows = [Serialized(lead_to_row(lead)) for lead, _ in steps]
         document = statement.document(rows[-1], _pending(steps, rows))
         if await self._connection.fetchval(statement.sql, document, *own) != 1:
             raise RuntimeError(f"lead {steps[-1][0].id} was saved without holding its lock")
@@ -149,9 +152,7 @@ class SqlLeadRepository:
             lead.new_history.clear()
 
 
-def _pending(
-    steps: Sequence[tuple[Lead, LeadChange]], rows: Sequence[Mapping[str, Any]]
-) -> tuple[list[dict[str, Any]], ...]:
+def _pending(steps: Sequence[tuple[Lead, LeadChange]], rows: Sequence[Serialized]) -> tuple[list[dict[str, Any]], ...]:
     """The rows the steps add to activities, history, the change log (`rows`: the lead's, by step) and stage counts."""
     activity_rows = [
         {
@@ -178,11 +179,13 @@ def _pending(
 
 def _stage_delta_rows(steps: Sequence[tuple[Lead, LeadChange]]) -> list[dict[str, Any]]:
     """The steps' net stage count deltas: none unless a step moved the lead (or created it)."""
-    moves = stage_deltas((change.from_stage, change.to_stage) for _lead, change in steps)
-    return [{"stage": stage, "delta": delta} for stage, delta in moves]
+    moves = [(c.from_stage, c.to_stage) for _lead, c in steps if c.from_stage is not c.to_stage]
+    if not moves:
+        return []  # most writes, spared stage_deltas' Counter
+    return [{"stage": stage, "delta": delta} for stage, delta in stage_deltas(moves)]
 
 
-def _change_row(lead: Lead, change: LeadChange, row: Mapping[str, Any]) -> dict[str, Any]:
+def _change_row(lead: Lead, change: LeadChange, row: Serialized) -> dict[str, Any]:
     """The change-log entry of `change`, with the lead as of it (`row`) as the snapshot."""
     return {
         "lead_id": lead.id,

@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Table
 
-from leadcycle.persistence.mapping import dumps
+from leadcycle.persistence.mapping import Serialized, dumps_utf8
 
 _ROW = "$1::jsonb -> 'row'"
 
@@ -36,11 +36,11 @@ class Write:
     sql: str
     tables: tuple[str, ...]
 
-    def document(self, row: Mapping[str, Any], records: Sequence[Sequence[Mapping[str, Any]]]) -> str:
-        """`row`, and the records of each table in the order the tables were given, as JSON."""
+    def document(self, row: Mapping[str, Any] | Serialized, records: Sequence[Sequence[Mapping[str, Any]]]) -> bytes:
+        """`row`, and the records of each table in the order the tables were given, as JSON in UTF-8."""
         document: dict[str, Any] = {"row": row}
         document.update(zip(self.tables, records, strict=True))
-        return dumps(document)
+        return dumps_utf8(document)
 
 
 def _record(table: Table, value: str) -> str:
