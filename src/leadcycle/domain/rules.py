@@ -88,7 +88,11 @@ class Condition:
         """Whether `actual` (the subject's value; None when unknown) satisfies the condition."""
         if actual is None:
             return False
-        return _TESTS[self.op](actual, self.value, now)
+        return self._test(actual, self.value, now)
+
+    @functools.cached_property
+    def _test(self) -> Callable[[Any, Any, datetime], bool]:
+        return _TESTS[self.op]  # looked up once: an enum member hashes in Python code
 
     def describe(self) -> str:
         if self.op in (Op.MONTHS_AWAY_OVER, Op.MONTHS_AWAY_AT_MOST):
@@ -98,6 +102,7 @@ class Condition:
         return f"{self.subject} {_SYMBOLS[self.op]} {shown}"
 
 
+@functools.lru_cache(maxsize=64)  # scoring asks about a few days (today, its review's search), again and again
 def months_after(day: date, months: int) -> date:
     """The same day of the month `months` later, or that month's last day (29 February -> 28)."""
     month_index = day.month - 1 + months
@@ -161,6 +166,11 @@ class ActivityRule:
         qualifiers = ", ".join(_qualifier(c) for c in self.when)
         return f"{self.kind} ({qualifiers})" if qualifiers else self.kind
 
+    @functools.cached_property
+    def window_phrase(self) -> str:
+        """How a reason names the window, e.g. ' in the last 30 days'; empty without one."""
+        return f" in the last {self.window.days} days" if self.window else ""
+
     @property
     def explanation(self) -> str:
         return self.description or f"Each {self.label}"
@@ -189,7 +199,12 @@ class AttributeRule:
         return self.description or " and ".join(c.describe() for c in self.when)
 
     def holds(self, lead: Lead, now: datetime) -> bool:
-        return all(c.holds(LEAD_FIELDS[c.subject][1](lead), now) for c in self.when)
+        return all(condition.holds(read(lead), now) for read, condition in self._readers)
+
+    @functools.cached_property
+    def _readers(self) -> tuple[tuple[Callable[[Lead], Any], Condition], ...]:
+        """Each condition with the reader of its field, looked up once: every write evaluates every rule."""
+        return tuple((LEAD_FIELDS[c.subject][1], c) for c in self.when)
 
 
 Rule = ActivityRule | AttributeRule
