@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from leadcycle.domain.model import Activity, Lead
-from leadcycle.domain.rules import LEAD_FIELDS, ActivityRule, Condition, FieldType, ScoringModel
+from leadcycle.domain.rules import ActivityRule, Condition, ScoringModel
 from leadcycle.domain.scoring import (
     SECONDS_PER_DAY,
     Evaluation,
@@ -90,10 +90,8 @@ def _next_calendar_flip(model: ScoringModel, lead: Lead, now: datetime) -> datet
     """The first midnight after `now` at which a date condition of an attribute rule changes for this lead."""
     days = [
         day
-        for rule in model.attribute_rules
-        for condition in rule.when
-        if LEAD_FIELDS[condition.subject][0] is FieldType.DATE
-        if (value := LEAD_FIELDS[condition.subject][1](lead)) is not None
+        for read, condition in model.date_conditions
+        if (value := read(lead)) is not None
         if (day := _flip_day(condition, value, now)) is not None
     ]
     return datetime.combine(min(days), time.min, now.tzinfo) if days else None

@@ -236,6 +236,16 @@ class ScoringModel:
         return {kind: tuple(rules) for kind, rules in by_kind.items()}
 
     @functools.cached_property
+    def date_conditions(self) -> tuple[tuple[Callable[[Lead], Any], Condition], ...]:
+        """The conditions of attribute rules on a date field, each with its field's reader: they change with time."""
+        return tuple(
+            (LEAD_FIELDS[c.subject][1], c)
+            for rule in self.attribute_rules
+            for c in rule.when
+            if LEAD_FIELDS[c.subject][0] is FieldType.DATE
+        )
+
+    @functools.cached_property
     def behaviour_changes_with_time(self) -> bool:
         """Whether behaviour points change as time passes: they fade, or a rule counts within a window."""
         return self.half_life_days is not None or any(rule.window for rule in self.activity_rules)

@@ -180,11 +180,11 @@ def _line(
 
 
 def counted_activities(rule: ActivityRule, activities: Sequence[Activity], now: datetime) -> list[Activity]:
-    """The occurrences `rule` counts at `now` (matching, inside its window); none below its `atLeast`."""
-    if rule.when:
-        counted = [a for a in activities if rule.matches(a.kind, a.properties, now)]
-    else:
-        counted = [a for a in activities if a.kind == rule.kind]
+    """The occurrences `rule` counts at `now` (matching, inside its window); none below its `atLeast`.
+
+    `activities` are of the rule's kind (the callers group them by kind).
+    """
+    counted = [a for a in activities if rule.matches(a.kind, a.properties, now)] if rule.when else list(activities)
     if rule.window is not None:
         since = now - timedelta(days=rule.window.days)
         counted = [a for a in counted if a.occurred_at > since]
