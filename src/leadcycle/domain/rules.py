@@ -176,7 +176,8 @@ class ActivityRule:
         return self.description or f"Each {self.label}"
 
     def matches(self, kind: str, properties: Mapping[str, Any], now: datetime) -> bool:
-        return kind == self.kind and all(c.holds(properties.get(c.subject), now) for c in self.when)
+        # Most rules have no condition: no generator for them, it would cost more than the test.
+        return kind == self.kind and (not self.when or all(c.holds(properties.get(c.subject), now) for c in self.when))
 
 
 def _qualifier(condition: Condition) -> str:
