@@ -67,7 +67,7 @@ def next_review(
     current = _temperature_of(evaluation, model)
     while True:  # each condition flips once: few rounds
         flip = _next_calendar_flip(model, lead, now)
-        change = _behaviour_change(model, activities, now, evaluation.attribute_points)
+        change = _behaviour_change(model, activities, now, evaluation)
         if flip is None or (change is not None and change < flip):
             return change
         evaluation = evaluate(model, lead, activities, flip)
@@ -77,12 +77,12 @@ def next_review(
 
 
 def _behaviour_change(
-    model: ScoringModel, activities: Sequence[Activity], now: datetime, attribute_points: int
+    model: ScoringModel, activities: Sequence[Activity], now: datetime, evaluation: Evaluation
 ) -> datetime | None:
-    """The first change of temperature by fading and windows, attribute points held at `attribute_points`."""
+    """The first change of temperature by fading and windows, attribute points held at the `evaluation`'s."""
     if not model.behaviour_changes_with_time:
         return None  # behaviour does not depend on time (version 1): nothing to walk
-    walk = _Walk(model, activities, now, attribute_points)
+    walk = _Walk(model, activities, now, evaluation.attribute_points)
     return walk.first_change(now)
 
 
