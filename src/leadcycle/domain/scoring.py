@@ -126,10 +126,11 @@ def evaluate(model: ScoringModel, lead: Lead, activities: Sequence[Activity], no
 def _candidates(model: ScoringModel, grouped: dict[str, list[Activity]]) -> list[tuple[ActivityRule, list[Activity]]]:
     """The activity rules about the kinds in `grouped`, in the model's order, each with its kind's activities.
 
-    Going through every rule costs less than collecting and sorting those of each kind, for
-    models of up to about a hundred rules.
+    Only they can contribute, so only they are looked at: a model may have many rules (rules_json.MAX_RULES).
     """
-    return [(rule, occurrences) for rule in model.activity_rules if (occurrences := grouped.get(rule.kind))]
+    numbered = [numbered for kind in grouped for numbered in model.activity_rules_of(kind)]
+    numbered.sort()  # by position: no two rules share one
+    return [(rule, grouped[rule.kind]) for _, rule in numbered]
 
 
 def by_kind(activities: Sequence[Activity]) -> dict[str, list[Activity]]:
@@ -162,7 +163,7 @@ def _behaviour_line(
 
 def _attribute_line(rule: AttributeRule, earlier: ScoreContribution | None, now: datetime) -> ScoreContribution:
     """The line of an attribute rule that holds: it contributes since its `earlier` line, or from `now` on."""
-    since = earlier.at if earlier and not earlier.behaviour else now
+    since = earlier.at if earlier is not None and not earlier.behaviour else now
     return _line(earlier, rule.name, rule.points, rule.explanation, since, 1, behaviour=False)
 
 
