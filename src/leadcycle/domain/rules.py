@@ -195,8 +195,9 @@ class AttributeRule:
     when: tuple[Condition, ...]
     description: str | None = None
 
-    @property
+    @functools.cached_property
     def explanation(self) -> str:
+        """The reason of the rule's line, which every write's evaluation reads."""
         return self.description or " and ".join(c.describe() for c in self.when)
 
     def holds(self, lead: Lead, now: datetime) -> bool:
