@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from operator import attrgetter
 from typing import Any
 
 from leadcycle.domain.model import Lead
@@ -56,21 +57,22 @@ OPERATORS: dict[FieldType, tuple[Op, ...]] = {
     FieldType.PROPERTY: (Op.EQ, Op.IN),
 }
 
-# The lead fields attribute rules may test, by API path, with how to read each from a lead.
+# The lead fields attribute rules may test, by API path, with how to read each from a lead
+# (attrgetter: rules keep their readers, and stay picklable).
 LEAD_FIELDS: dict[str, tuple[FieldType, Callable[[Lead], Any]]] = {
-    "source": (FieldType.TEXT, lambda lead: lead.source),
-    "company.employeeCount": (FieldType.NUMBER, lambda lead: lead.company.employee_count),
-    "company.capital": (FieldType.NUMBER, lambda lead: lead.company.capital),
-    "company.industry": (FieldType.TEXT, lambda lead: lead.company.industry),
-    "company.department": (FieldType.TEXT, lambda lead: lead.company.department),
-    "contact.title": (FieldType.TEXT, lambda lead: lead.contact.title),
-    "contact.isDecisionMaker": (FieldType.BOOLEAN, lambda lead: lead.contact.is_decision_maker),
-    "bant.budget": (FieldType.STATUS, lambda lead: lead.bant.budget.status.value),
-    "bant.authority": (FieldType.STATUS, lambda lead: lead.bant.authority.status.value),
-    "bant.need": (FieldType.STATUS, lambda lead: lead.bant.need.status.value),
-    "bant.timeframe": (FieldType.STATUS, lambda lead: lead.bant.timeframe.status.value),
-    "bant.budgetAmount": (FieldType.NUMBER, lambda lead: lead.bant.budget_amount),
-    "bant.targetDate": (FieldType.DATE, lambda lead: lead.bant.target_date),
+    "source": (FieldType.TEXT, attrgetter("source")),
+    "company.employeeCount": (FieldType.NUMBER, attrgetter("company.employee_count")),
+    "company.capital": (FieldType.NUMBER, attrgetter("company.capital")),
+    "company.industry": (FieldType.TEXT, attrgetter("company.industry")),
+    "company.department": (FieldType.TEXT, attrgetter("company.department")),
+    "contact.title": (FieldType.TEXT, attrgetter("contact.title")),
+    "contact.isDecisionMaker": (FieldType.BOOLEAN, attrgetter("contact.is_decision_maker")),
+    "bant.budget": (FieldType.STATUS, attrgetter("bant.budget.status.value")),
+    "bant.authority": (FieldType.STATUS, attrgetter("bant.authority.status.value")),
+    "bant.need": (FieldType.STATUS, attrgetter("bant.need.status.value")),
+    "bant.timeframe": (FieldType.STATUS, attrgetter("bant.timeframe.status.value")),
+    "bant.budgetAmount": (FieldType.NUMBER, attrgetter("bant.budget_amount")),
+    "bant.targetDate": (FieldType.DATE, attrgetter("bant.target_date")),
 }
 
 _SYMBOLS = {Op.EQ: "=", Op.GTE: ">=", Op.GT: ">", Op.LTE: "<=", Op.LT: "<", Op.IN: "in", Op.ANY_WORD: "has any of"}
@@ -88,11 +90,7 @@ class Condition:
         """Whether `actual` (the subject's value; None when unknown) satisfies the condition."""
         if actual is None:
             return False
-        return self._test(actual, self.value, now)
-
-    @functools.cached_property
-    def _test(self) -> Callable[[Any, Any, datetime], bool]:
-        return _TESTS[self.op]  # looked up once: an enum member hashes in Python code
+        return _TESTS[self.op](actual, self.value, now)
 
     def describe(self) -> str:
         if self.op in (Op.MONTHS_AWAY_OVER, Op.MONTHS_AWAY_AT_MOST):
