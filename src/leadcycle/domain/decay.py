@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from leadcycle.domain.model import Activity, Lead
-from leadcycle.domain.rules import LEAD_FIELDS, ActivityRule, Condition, FieldType, ScoringModel
+from leadcycle.domain.rules import ActivityRule, Condition, ScoringModel
 from leadcycle.domain.scoring import (
     SECONDS_PER_DAY,
     Evaluation,
@@ -67,7 +67,7 @@ def next_review(
     current = _temperature_of(evaluation, model)
     while True:  # each condition flips once: few rounds
         flip = _next_calendar_flip(model, lead, now)
-        change = _behaviour_change(model, activities, now, evaluation.attribute_points)
+        change = _behaviour_change(model, activities, now, evaluation)
         if flip is None or (change is not None and change < flip):
             return change
         evaluation = evaluate(model, lead, activities, flip)
@@ -77,12 +77,12 @@ def next_review(
 
 
 def _behaviour_change(
-    model: ScoringModel, activities: Sequence[Activity], now: datetime, attribute_points: int
+    model: ScoringModel, activities: Sequence[Activity], now: datetime, evaluation: Evaluation
 ) -> datetime | None:
-    """The first change of temperature by fading and windows, attribute points held at `attribute_points`."""
+    """The first change of temperature by fading and windows, attribute points held at the `evaluation`'s."""
     if not model.behaviour_changes_with_time:
         return None  # behaviour does not depend on time (version 1): nothing to walk
-    walk = _Walk(model, activities, now, attribute_points)
+    walk = _Walk(model, activities, now, evaluation.attribute_points)
     return walk.first_change(now)
 
 
@@ -90,10 +90,8 @@ def _next_calendar_flip(model: ScoringModel, lead: Lead, now: datetime) -> datet
     """The first midnight after `now` at which a date condition of an attribute rule changes for this lead."""
     days = [
         day
-        for rule in model.attribute_rules
-        for condition in rule.when
-        if LEAD_FIELDS[condition.subject][0] is FieldType.DATE
-        if (value := LEAD_FIELDS[condition.subject][1](lead)) is not None
+        for read, condition in model.date_conditions
+        if (value := read(lead)) is not None
         if (day := _flip_day(condition, value, now)) is not None
     ]
     return datetime.combine(min(days), time.min, now.tzinfo) if days else None

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from operator import attrgetter
 from typing import Any
 
 from leadcycle.domain.model import Lead
@@ -56,21 +57,22 @@ OPERATORS: dict[FieldType, tuple[Op, ...]] = {
     FieldType.PROPERTY: (Op.EQ, Op.IN),
 }
 
-# The lead fields attribute rules may test, by API path, with how to read each from a lead.
+# The lead fields attribute rules may test, by API path, with how to read each from a lead
+# (attrgetter: rules keep their readers, and stay picklable).
 LEAD_FIELDS: dict[str, tuple[FieldType, Callable[[Lead], Any]]] = {
-    "source": (FieldType.TEXT, lambda lead: lead.source),
-    "company.employeeCount": (FieldType.NUMBER, lambda lead: lead.company.employee_count),
-    "company.capital": (FieldType.NUMBER, lambda lead: lead.company.capital),
-    "company.industry": (FieldType.TEXT, lambda lead: lead.company.industry),
-    "company.department": (FieldType.TEXT, lambda lead: lead.company.department),
-    "contact.title": (FieldType.TEXT, lambda lead: lead.contact.title),
-    "contact.isDecisionMaker": (FieldType.BOOLEAN, lambda lead: lead.contact.is_decision_maker),
-    "bant.budget": (FieldType.STATUS, lambda lead: lead.bant.budget.status.value),
-    "bant.authority": (FieldType.STATUS, lambda lead: lead.bant.authority.status.value),
-    "bant.need": (FieldType.STATUS, lambda lead: lead.bant.need.status.value),
-    "bant.timeframe": (FieldType.STATUS, lambda lead: lead.bant.timeframe.status.value),
-    "bant.budgetAmount": (FieldType.NUMBER, lambda lead: lead.bant.budget_amount),
-    "bant.targetDate": (FieldType.DATE, lambda lead: lead.bant.target_date),
+    "source": (FieldType.TEXT, attrgetter("source")),
+    "company.employeeCount": (FieldType.NUMBER, attrgetter("company.employee_count")),
+    "company.capital": (FieldType.NUMBER, attrgetter("company.capital")),
+    "company.industry": (FieldType.TEXT, attrgetter("company.industry")),
+    "company.department": (FieldType.TEXT, attrgetter("company.department")),
+    "contact.title": (FieldType.TEXT, attrgetter("contact.title")),
+    "contact.isDecisionMaker": (FieldType.BOOLEAN, attrgetter("contact.is_decision_maker")),
+    "bant.budget": (FieldType.STATUS, attrgetter("bant.budget.status.value")),
+    "bant.authority": (FieldType.STATUS, attrgetter("bant.authority.status.value")),
+    "bant.need": (FieldType.STATUS, attrgetter("bant.need.status.value")),
+    "bant.timeframe": (FieldType.STATUS, attrgetter("bant.timeframe.status.value")),
+    "bant.budgetAmount": (FieldType.NUMBER, attrgetter("bant.budget_amount")),
+    "bant.targetDate": (FieldType.DATE, attrgetter("bant.target_date")),
 }
 
 _SYMBOLS = {Op.EQ: "=", Op.GTE: ">=", Op.GT: ">", Op.LTE: "<=", Op.LT: "<", Op.IN: "in", Op.ANY_WORD: "has any of"}
@@ -98,6 +100,7 @@ class Condition:
         return f"{self.subject} {_SYMBOLS[self.op]} {shown}"
 
 
+@functools.lru_cache(maxsize=64)  # scoring asks about a few days (today, its review's search), again and again
 def months_after(day: date, months: int) -> date:
     """The same day of the month `months` later, or that month's last day (29 February -> 28)."""
     month_index = day.month - 1 + months
@@ -161,12 +164,18 @@ class ActivityRule:
         qualifiers = ", ".join(_qualifier(c) for c in self.when)
         return f"{self.kind} ({qualifiers})" if qualifiers else self.kind
 
+    @functools.cached_property
+    def window_phrase(self) -> str:
+        """How a reason names the window, e.g. ' in the last 30 days'; empty without one."""
+        return f" in the last {self.window.days} days" if self.window else ""
+
     @property
     def explanation(self) -> str:
         return self.description or f"Each {self.label}"
 
     def matches(self, kind: str, properties: Mapping[str, Any], now: datetime) -> bool:
-        return kind == self.kind and all(c.holds(properties.get(c.subject), now) for c in self.when)
+        # Most rules have no condition: no generator for them, it would cost more than the test.
+        return kind == self.kind and (not self.when or all(c.holds(properties.get(c.subject), now) for c in self.when))
 
 
 def _qualifier(condition: Condition) -> str:
@@ -184,12 +193,21 @@ class AttributeRule:
     when: tuple[Condition, ...]
     description: str | None = None
 
-    @property
+    @functools.cached_property
     def explanation(self) -> str:
+        """The reason of the rule's line, which every write's evaluation reads."""
         return self.description or " and ".join(c.describe() for c in self.when)
 
     def holds(self, lead: Lead, now: datetime) -> bool:
-        return all(c.holds(LEAD_FIELDS[c.subject][1](lead), now) for c in self.when)
+        for read, condition in self._readers:  # noqa: SIM110 (all() over a generator costs twice as much)
+            if not condition.holds(read(lead), now):
+                return False
+        return True
+
+    @functools.cached_property
+    def _readers(self) -> tuple[tuple[Callable[[Lead], Any], Condition], ...]:
+        """Each condition with the reader of its field, looked up once: every write evaluates every rule."""
+        return tuple((LEAD_FIELDS[c.subject][1], c) for c in self.when)
 
 
 Rule = ActivityRule | AttributeRule
@@ -219,6 +237,16 @@ class ScoringModel:
         for position, rule in enumerate(self.activity_rules):
             by_kind.setdefault(rule.kind, []).append((position, rule))
         return {kind: tuple(rules) for kind, rules in by_kind.items()}
+
+    @functools.cached_property
+    def date_conditions(self) -> tuple[tuple[Callable[[Lead], Any], Condition], ...]:
+        """The conditions of attribute rules on a date field, each with its field's reader: they change with time."""
+        return tuple(
+            (LEAD_FIELDS[c.subject][1], c)
+            for rule in self.attribute_rules
+            for c in rule.when
+            if LEAD_FIELDS[c.subject][0] is FieldType.DATE
+        )
 
     @functools.cached_property
     def behaviour_changes_with_time(self) -> bool:

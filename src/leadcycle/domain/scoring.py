@@ -105,22 +105,32 @@ class Evaluation:
 def evaluate(model: ScoringModel, lead: Lead, activities: Sequence[Activity], now: datetime) -> Evaluation:
     """Score `lead` under `model` at `now`, from its attributes and the current cycle's `activities`.
 
-    Pure and independent of the order of `activities`. `lead.breakdown` only supplies when each
-    attribute rule started to contribute (its line's `at`). Only the rules about a kind the
-    activities have can contribute, so only they are looked at; lines keep the model's rule order.
+    Pure and independent of the order of `activities`. `lead.breakdown` supplies when each
+    attribute rule started to contribute (its line's `at`), and the lines that did not change,
+    reused as they are. Lines keep the model's rule order.
     """
-    behaviour = sorted(
-        (
-            (position, rule, line)
-            for kind, occurrences in by_kind(activities).items()
-            for position, rule in model.activity_rules_of(kind)
-            if (line := _behaviour_line(rule, occurrences, model.half_life_days, now))
-        ),
-        key=lambda counted: counted[0],
-    )
-    hot_signal = next((rule.name for _, rule, _ in behaviour if rule.immediate_hot), None)
-    lines = tuple(line for _, _, line in behaviour if line.points) + _attributes(lead, model, now)
-    return Evaluation(sum(line.points for line in lines), lines, hot_signal)
+    earlier = {line.rule: line for line in lead.breakdown}
+    hot_signal, lines = None, []
+    for rule, occurrences in _candidates(model, by_kind(activities)):
+        if line := _behaviour_line(rule, occurrences, model.half_life_days, now, earlier.get(rule.name)):
+            if rule.immediate_hot and hot_signal is None:
+                hot_signal = rule.name
+            if line.points:
+                lines.append(line)
+    for attribute in model.attribute_rules:
+        if attribute.points and attribute.holds(lead, now):
+            lines.append(_attribute_line(attribute, earlier.get(attribute.name), now))
+    return Evaluation(sum(line.points for line in lines), tuple(lines), hot_signal)
+
+
+def _candidates(model: ScoringModel, grouped: dict[str, list[Activity]]) -> list[tuple[ActivityRule, list[Activity]]]:
+    """The activity rules about the kinds in `grouped`, in the model's order, each with its kind's activities.
+
+    Only they can contribute, so only they are looked at: a model may have many rules (rules_json.MAX_RULES).
+    """
+    numbered = [numbered for kind in grouped for numbered in model.activity_rules_of(kind)]
+    numbered.sort()  # by position: no two rules share one
+    return [(rule, grouped[rule.kind]) for _, rule in numbered]
 
 
 def by_kind(activities: Sequence[Activity]) -> dict[str, list[Activity]]:
@@ -132,30 +142,50 @@ def by_kind(activities: Sequence[Activity]) -> dict[str, list[Activity]]:
 
 
 def _behaviour_line(
-    rule: ActivityRule, activities: Sequence[Activity], half_life_days: int | None, now: datetime
+    rule: ActivityRule,
+    activities: Sequence[Activity],
+    half_life_days: int | None,
+    now: datetime,
+    earlier: ScoreContribution | None,
 ) -> ScoreContribution | None:
-    """The rule's line over the activities it counts, or None when it counts none."""
+    """The rule's line over the activities it counts (`earlier` if it is that), or None when it counts none."""
     counted = counted_activities(rule, activities, now)
     if not counted:
         return None
     total = faded_total(rule, counted, half_life_days, now)
     kept = capped(rule, total)
     points = round_points(kept)
-    reason = f"{len(counted)} x {rule.label}"
-    reason += f" in the last {rule.window.days} days" if rule.window else ""
-    reason += f" at {rule.points:+d}"
-    reason += f", faded to {round_points(total):+d} (half-life {half_life_days} days)" if half_life_days else ""
-    reason += f", capped at {points:+d}" if kept != total else ""
-    at = max(map(_OCCURRED_AT, counted))
-    return ScoreContribution(rule.name, points, reason, at, count=len(counted), behaviour=True)
+    faded = f", faded to {round_points(total):+d} (half-life {half_life_days} days)" if half_life_days else ""
+    capping = f", capped at {points:+d}" if kept != total else ""
+    reason = f"{len(counted)} x {rule.label}{rule.window_phrase} at {rule.points:+d}{faded}{capping}"
+    return _line(earlier, rule.name, points, reason, max(map(_OCCURRED_AT, counted)), len(counted), behaviour=True)
+
+
+def _attribute_line(rule: AttributeRule, earlier: ScoreContribution | None, now: datetime) -> ScoreContribution:
+    """The line of an attribute rule that holds: it contributes since its `earlier` line, or from `now` on."""
+    since = earlier.at if earlier is not None and not earlier.behaviour else now
+    return _line(earlier, rule.name, rule.points, rule.explanation, since, 1, behaviour=False)
+
+
+def _line(
+    earlier: ScoreContribution | None, rule: str, points: int, reason: str, at: datetime, count: int, *, behaviour: bool
+) -> ScoreContribution:
+    """The line with these values: `earlier` when it has them all (most lines at each write), else a new one.
+
+    Comparing is cheaper than creating a frozen dataclass, and every write evaluates every line.
+    """
+    values = (points, reason, at, count, behaviour)
+    if earlier is not None and (earlier.points, earlier.reason, earlier.at, earlier.count, earlier.behaviour) == values:
+        return earlier
+    return ScoreContribution(rule, points, reason, at, count, behaviour)
 
 
 def counted_activities(rule: ActivityRule, activities: Sequence[Activity], now: datetime) -> list[Activity]:
-    """The occurrences `rule` counts at `now` (matching, inside its window); none below its `atLeast`."""
-    if rule.when:
-        counted = [a for a in activities if rule.matches(a.kind, a.properties, now)]
-    else:
-        counted = [a for a in activities if a.kind == rule.kind]
+    """The occurrences `rule` counts at `now` (matching, inside its window); none below its `atLeast`.
+
+    `activities` are of the rule's kind (the callers group them by kind).
+    """
+    counted = [a for a in activities if rule.matches(a.kind, a.properties, now)] if rule.when else list(activities)
     if rule.window is not None:
         since = now - timedelta(days=rule.window.days)
         counted = [a for a in counted if a.occurred_at > since]
@@ -192,15 +222,6 @@ def round_points(value: float) -> int:
     if (whole := int(value)) == value:
         return whole  # the common case without decay: nothing to round
     return int(Decimal(value).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-
-
-def _attributes(lead: Lead, model: ScoringModel, now: datetime) -> tuple[ScoreContribution, ...]:
-    since = {c.rule: c.at for c in lead.breakdown if not c.behaviour}
-    return tuple(
-        ScoreContribution(rule.name, rule.points, rule.explanation, since.get(rule.name, now))
-        for rule in model.attribute_rules
-        if rule.points and rule.holds(lead, now)
-    )
 
 
 def counts_in_cycle(lead: Lead, occurred_at: datetime) -> bool:
