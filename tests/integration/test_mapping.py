@@ -16,7 +16,6 @@ from leadcycle.domain.model import Bant, BantCriterion, Company, Contact, Lead, 
 from leadcycle.domain.stages import BantStatus
 from leadcycle.persistence import database, driver
 from leadcycle.persistence.mapping import (
-    Serialized,
     bant_from_json,
     breakdown_from_json,
     dumps,
@@ -116,12 +115,3 @@ class TestLeadRow:
         assert (written["bant"], written["score_breakdown"]) == (BANT_JSON, BREAKDOWN_JSON)
         assert bant_from_json(written["bant"]) == BANT
         assert breakdown_from_json(written["score_breakdown"]) == BREAKDOWN
-
-    @pytest.mark.parametrize("extra", [{}, {"big": 2**70}], ids=["orjson", "the standard library"])
-    def test_a_row_serialized_once_writes_as_the_row_itself(self, extra: dict[str, Any]) -> None:
-        row = lead_to_row(self.lead)
-        once = Serialized(row)
-
-        assert dumps({"row": once, "changes": [{"snapshot": once}]} | extra) == dumps(
-            {"row": row, "changes": [{"snapshot": row}]} | extra
-        )

@@ -162,23 +162,8 @@ def lead_from_row(row: Mapping[Any, Any]) -> Lead:
     )
 
 
-class Serialized:
-    """A value with its JSON, written once for a document that holds it several times (a lead's row, its snapshot).
-
-    orjson copies the JSON in; the standard library, should the document need it, writes the value again.
-    """
-
-    __slots__ = ("json", "value")
-
-    def __init__(self, value: Any) -> None:
-        self.value = value
-        self.json = orjson.Fragment(dumps_utf8(value))
-
-
 def _json_default(value: Any) -> Any:
     """For the standard library: what orjson writes itself, and what neither does."""
-    if isinstance(value, Serialized):
-        return value.value
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, Enum):
@@ -190,8 +175,6 @@ def _json_default(value: Any) -> Any:
 
 def _orjson_default(value: Any) -> Any:
     """For orjson: what it does not write itself."""
-    if isinstance(value, Serialized):
-        return value.json
     return str(value)  # Decimal, asyncpg's UUID
 
 

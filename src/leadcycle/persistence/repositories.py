@@ -10,7 +10,7 @@ from uuid import UUID
 from leadcycle.domain.model import Activity, Lead
 from leadcycle.domain.ports import LeadChange, StoredKey
 from leadcycle.persistence import statements
-from leadcycle.persistence.mapping import Serialized, activity_from_row, lead_from_row, lead_to_row
+from leadcycle.persistence.mapping import activity_from_row, lead_from_row, lead_to_row
 from leadcycle.persistence.scoring_models import ACTIVE_VERSION
 from leadcycle.persistence.stage_counts import stage_deltas
 from leadcycle.persistence.tables import (
@@ -53,8 +53,11 @@ _RECORDS = {
     lead_changes: ["lead_id", "version", "kind", "actor", "at", "from_stage", "to_stage", "snapshot"],
     stage_count_deltas: ["stage", "delta"],
 }
-_WRITE_NEW = statements.together(statements.insert_one(leads), _RECORDS)
-_WRITE_CHANGED = statements.together(statements.update_versioned(leads), _RECORDS)
+# A change's snapshot is the lead as of it. The last change's is the document's row, which its
+# record leaves out (null) rather than carry a second copy for Postgres to parse.
+_SNAPSHOTS = {"snapshot": f"coalesce(r.snapshot, {statements.ROW})"}
+_WRITE_NEW = statements.together(statements.insert_one(leads), _RECORDS, _SNAPSHOTS)
+_WRITE_CHANGED = statements.together(statements.update_versioned(leads), _RECORDS, _SNAPSHOTS)
 
 # One statement for any number of keys.
 _CLAIM_KEYS = """
@@ -139,12 +142,9 @@ class SqlLeadRepository:
         await self._write(_WRITE_CHANGED, steps, first.id, first.version - 1)
 
     async def _write(self, statement: statements.Write, steps: Sequence[tuple[Lead, LeadChange]], *own: Any) -> None:
-        """The lead's row as of the last step, and every step's records; `own`: the statement's own parameters.
-
-        The last row goes in twice (also as its change's snapshot): it is serialized once.
-        """
-        rows = [Serialized(lead_to_row(lead)) for lead, _ in steps]
-        document = statement.document(rows[-1], _pending(steps, rows))
+        """The lead's row as of the last step, and every step's records; `own`: the statement's own parameters."""
+        rows = [lead_to_row(lead) for lead, _ in steps]
+        document = statement.document(rows[-1], _pending(steps, [*rows[:-1], None]))
         if await self._connection.fetchval(statement.sql, document, *own) != 1:
             raise RuntimeError(f"lead {steps[-1][0].id} was saved without holding its lock")
         for lead, _change in steps:
@@ -152,8 +152,13 @@ class SqlLeadRepository:
             lead.new_history.clear()
 
 
-def _pending(steps: Sequence[tuple[Lead, LeadChange]], rows: Sequence[Serialized]) -> tuple[list[dict[str, Any]], ...]:
-    """The rows the steps add to activities, history, the change log (`rows`: the lead's, by step) and stage counts."""
+def _pending(
+    steps: Sequence[tuple[Lead, LeadChange]], snapshots: Sequence[Mapping[str, Any] | None]
+) -> tuple[list[dict[str, Any]], ...]:
+    """The rows the steps add to activities, history, the change log and stage counts.
+
+    `snapshots`: the lead's row as of each step; None for the last, whose snapshot is the document's row.
+    """
     activity_rows = [
         {
             "lead_id": lead.id,
@@ -173,7 +178,7 @@ def _pending(steps: Sequence[tuple[Lead, LeadChange]], rows: Sequence[Serialized
         for lead, _change in steps
         for h in lead.new_history
     ]
-    change_rows = [_change_row(lead, change, row) for (lead, change), row in zip(steps, rows, strict=True)]
+    change_rows = [_change_row(lead, change, row) for (lead, change), row in zip(steps, snapshots, strict=True)]
     return activity_rows, history_rows, change_rows, _stage_delta_rows(steps)
 
 
@@ -185,8 +190,8 @@ def _stage_delta_rows(steps: Sequence[tuple[Lead, LeadChange]]) -> list[dict[str
     return [{"stage": stage, "delta": delta} for stage, delta in stage_deltas(moves)]
 
 
-def _change_row(lead: Lead, change: LeadChange, row: Serialized) -> dict[str, Any]:
-    """The change-log entry of `change`, with the lead as of it (`row`) as the snapshot."""
+def _change_row(lead: Lead, change: LeadChange, row: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The change-log entry of `change`, with the lead as of it (`row`; None: the document's row) as the snapshot."""
     return {
         "lead_id": lead.id,
         "version": lead.version,

@@ -19,9 +19,9 @@ from typing import Any
 
 from sqlalchemy import Table
 
-from leadcycle.persistence.mapping import Serialized, dumps_utf8
+from leadcycle.persistence.mapping import dumps_utf8
 
-_ROW = "$1::jsonb -> 'row'"
+ROW = "$1::jsonb -> 'row'"  # the document's row, as SQL
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ class Write:
     sql: str
     tables: tuple[str, ...]
 
-    def document(self, row: Mapping[str, Any] | Serialized, records: Sequence[Sequence[Mapping[str, Any]]]) -> bytes:
+    def document(self, row: Mapping[str, Any], records: Sequence[Sequence[Mapping[str, Any]]]) -> bytes:
         """`row`, and the records of each table in the order the tables were given, as JSON in UTF-8."""
         document: dict[str, Any] = {"row": row}
         document.update(zip(self.tables, records, strict=True))
@@ -48,36 +48,37 @@ def _record(table: Table, value: str) -> str:
     return f"jsonb_populate_record(NULL::{table.name}, {value}) AS r"
 
 
-def _selected(names: Sequence[str]) -> str:
-    return ", ".join(f"r.{name}" for name in names)
+def _selected(names: Sequence[str], computed: Mapping[str, str] | None = None) -> str:
+    return ", ".join((computed or {}).get(name, f"r.{name}") for name in names)
 
 
 def insert_one(table: Table) -> str:
     """INSERT of the document's row into `table`, every column."""
     names = [column.name for column in table.columns]
-    return f"INSERT INTO {table.name} ({', '.join(names)}) SELECT {_selected(names)} FROM {_record(table, _ROW)}"
+    return f"INSERT INTO {table.name} ({', '.join(names)}) SELECT {_selected(names)} FROM {_record(table, ROW)}"
 
 
 def update_versioned(table: Table) -> str:
     """UPDATE of every column of the row `id` ($2) from the document's row, if its version is still $3."""
     names = [column.name for column in table.columns if column.name != "id"]
     return (
-        f"UPDATE {table.name} SET ({', '.join(names)}) = ({_selected(names)}) FROM {_record(table, _ROW)} "
+        f"UPDATE {table.name} SET ({', '.join(names)}) = ({_selected(names)}) FROM {_record(table, ROW)} "
         f"WHERE {table.name}.id = $2 AND {table.name}.version = $3"
     )
 
 
-def together(first: str, inserts: Mapping[Table, Sequence[str]]) -> Write:
+def together(first: str, inserts: Mapping[Table, Sequence[str]], computed: Mapping[str, str] | None = None) -> Write:
     """`first`, then an INSERT of the document's records into each table (the named columns), as one statement.
 
     They all run on one snapshot (none sees another's rows: fine for inserts of new rows), each
     in the records' order (identity ids follow it: the change log relies on that); foreign keys
-    are checked at the end of the statement.
+    are checked at the end of the statement. `computed`: SQL over the record `r` in place of some
+    columns' `r.<name>`.
     """
     parts = [f"written AS ({first} RETURNING 1)"]
     for n, (table, names) in enumerate(inserts.items(), 1):
         elements = f"jsonb_array_elements($1::jsonb -> '{table.name}') WITH ORDINALITY AS e(value, n)"
-        insert = f"INSERT INTO {table.name} ({', '.join(names)}) SELECT {_selected(names)} FROM {elements}, "
+        insert = f"INSERT INTO {table.name} ({', '.join(names)}) SELECT {_selected(names, computed)} FROM {elements}, "
         parts.append(f"insert_{n} AS ({insert}{_record(table, 'e.value')} ORDER BY e.n)")
     sql = f"WITH {', '.join(parts)} SELECT count(*) FROM written"
     return Write(sql, tuple(str(table.name) for table in inserts))  # orjson takes plain str keys only
