@@ -68,7 +68,7 @@ def _reader(socket: WebSocket, tally: Tally) -> Callable[[bytes], None]:
             socket.send_text('{"type":"pong"}')
             return
         change = (
-            (frame.get("payload") or {}).get("data", {}).get("leadChanged") if frame.get("type") == "next" else None
+            ((frame.get("payload") or {}).get("data") or {}).get("leadChanged") if frame.get("type") == "next" else None
         )
         if change is None:
             tally.result.fail(RuntimeError(f"unexpected message {message[:300]!r}"))
