@@ -35,6 +35,7 @@ from bench.scenarios import BY_NAME, SCENARIOS, LeadPools, Scenario
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 MUTATIONS = {"activity_score", "activity_transition", "transition"}
+SUBSCRIBERS_LEAVE = 1.0  # seconds for our server to see closed subscriptions go before it is paused
 
 
 @dataclass(frozen=True)
@@ -220,6 +221,10 @@ class Bench:
     async def subscriptions(self, count: int) -> None:
         row = report.Row("commit-to-subscriber", f"{count} sub")
         timing: dict[str, Any] = {"seconds": self.options.seconds, "warmup": self.options.warmup}
+        # Our server must see the previous count's subscribers leave before it is paused: stopped
+        # with them, it kept their group, which the bare run's changes then overflowed, and the
+        # next subscribers, joining that group, got its FELL_BEHIND.
+        await asyncio.sleep(SUBSCRIBERS_LEAVE)
         self.ours.pause()
         row.bare = await subscriptions.measure(
             self.pools, count, self.bare.port, ours=False, server_pid=self.bare.pid, **timing
