@@ -16,6 +16,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
 
+def header(scope: Scope, name: bytes) -> bytes | None:
+    """The first value of the header `name` (lower case), read from the scope without building Starlette's Headers."""
+    return next((value for key, value in scope["headers"] if key == name), None)
+
+
 class RequestIdFilter(logging.Filter):
     """Adds `request_id` to log records, for a format like "%(request_id)s %(message)s"."""
 
@@ -60,7 +65,7 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = next((value for name, value in scope["headers"] if name == b"content-length"), None)
+        declared = header(scope, b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             await self._refuse(send)
             return
@@ -93,7 +98,7 @@ class CORS(CORSMiddleware):
     """
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or any(name == b"origin" for name, _ in scope["headers"]):
+        if scope["type"] != "http" or header(scope, b"origin") is not None:
             await super().__call__(scope, receive, send)
             return
 

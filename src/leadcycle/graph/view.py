@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 from cross_web import HTTPException
-from starlette.requests import ClientDisconnect, HTTPConnection, Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from strawberry import Schema
@@ -23,6 +23,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import Connec
 
 from leadcycle.graph.context import ANONYMOUS, Context
 from leadcycle.graph.fanout import Fanout, serve_shared
+from leadcycle.graph.middleware import header
 from leadcycle.graph.plans import Plan, Plans
 
 JsonObject = dict[str, Any]
@@ -171,7 +172,7 @@ class LeadcycleGraphQL(GraphQL[Context, None]):
         return self._context(request, response)
 
     def _context(self, request: Request | WebSocket, response: Any = None) -> Context:
-        actor = _header(request, b"x-actor") or ANONYMOUS
+        actor = _text(header(request.scope, b"x-actor")) or ANONYMOUS
         return Context(request=request, response=response, services=request.app.state.services, actor=actor)
 
 
@@ -189,19 +190,15 @@ def _has_float(decoded: object) -> bool:
     return False
 
 
+def _text(value: bytes | None) -> str | None:
+    """A header's value as Starlette gives it (latin-1)."""
+    return value.decode("latin-1") if value is not None else None
+
+
 def _is_json(request: Request) -> bool:
     """strawberry's test of a JSON body, without its parse of the header for the usual exact value."""
-    content_type = _header(request, b"content-type") or ""
+    content_type = _text(header(request.scope, b"content-type")) or ""
     return content_type == "application/json" or "application/json" in parse_content_type(content_type)[0]
-
-
-def _header(connection: HTTPConnection, name: bytes) -> str | None:
-    """`connection.headers.get(name)` for a lower-case name, without building Starlette's Headers for one look-up."""
-    headers: list[tuple[bytes, bytes]] = connection.scope["headers"]
-    for key, value in headers:
-        if key == name:
-            return value.decode("latin-1")
-    return None
 
 
 async def _read_body(receive: Receive) -> bytes:
