@@ -98,7 +98,7 @@ def _entry(row: asyncpg.Record) -> dict[str, Any]:
 
 
 class Baseline:
-    """The endpoints, on one asyncpg pool sized like our server's (10 connections, 20 at most)."""
+    """The endpoints, on one asyncpg pool sized like our server's (20 connections at most, kept once opened)."""
 
     def __init__(self, database_url: str) -> None:
         self.database_url = database_url

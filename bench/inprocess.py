@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import itertools
 import os
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -122,26 +123,33 @@ async def main(options: argparse.Namespace) -> None:
             await connection.close()
             bodies = map(_record_activity, itertools.cycle(leads))
             app = create_app(Settings(), url)
-            async with app.router.lifespan_context(app):
-                await measured("ours", asgi_caller(app, bodies), options.requests, options.concurrency)
-            await raw(url, leads, options)
+            async with app.router.lifespan_context(app), raw_pool(url) as pool:
+                for _ in range(options.rounds):  # alternating, so that neither side always runs on a fresher database
+                    await measured("ours", asgi_caller(app, bodies), options.requests, options.concurrency)
+                    await measured("raw", raw_caller(pool, leads), options.requests, options.concurrency)
 
 
-async def raw(url: str, leads: list[UUID], options: argparse.Namespace) -> None:
-    """The baseline's SQL on a pool of raw asyncpg connections, as the suite's raw baseline runs it."""
+@contextlib.asynccontextmanager
+async def raw_pool(url: str) -> AsyncIterator[asyncpg.Pool]:
+    """A pool of raw asyncpg connections, as the suite's raw baseline has."""
     pool = await asyncpg.create_pool(
         plain_url(url), min_size=10, max_size=20, init=baseline_sql.setup_connection, reset=baseline_sql.keep_as_is
     )
+    try:
+        yield pool
+    finally:
+        await pool.close()
+
+
+def raw_caller(pool: asyncpg.Pool, leads: list[UUID]) -> Callable[[], Awaitable[None]]:
+    """The baseline's SQL for the next lead, as the suite's raw baseline runs it."""
     next_lead = itertools.cycle(leads)
 
     async def call() -> None:
         async with pool.acquire() as connection:
             await baseline_sql.record_activity(connection, next(next_lead), "email_open", "anonymous")
 
-    try:
-        await measured("raw", call, options.requests, options.concurrency)
-    finally:
-        await pool.close()
+    return call
 
 
 if __name__ == "__main__":
@@ -149,5 +157,6 @@ if __name__ == "__main__":
     parser.add_argument("--leads", type=int, default=20_000)
     parser.add_argument("--requests", type=int, default=3_000)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=1, help="ours then raw, this many times")
     parser.add_argument("--database-url", help="Postgres server to create the database on (default: as the suite)")
     uvloop.run(main(parser.parse_args()))  # the event loop uvicorn serves ours on

@@ -130,8 +130,8 @@ def app_from_environment() -> Starlette:
 
 
 def _parallel_leads(settings: Settings) -> int:
-    """recordActivities' transactions at a time: half the pool, the rest (and the overflow) for all else."""
-    return max(1, settings.pool_size // 2)
+    """recordActivities' transactions at a time: a quarter of the pool, the rest for all else."""
+    return max(1, settings.pool_size // 4)
 
 
 def _retention(settings: Settings) -> Retention:

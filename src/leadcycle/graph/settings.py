@@ -24,7 +24,7 @@ class Settings(BaseSettings):
     max_query_depth: int = 12
     max_aliases: int = 30
     max_tokens: int = 5000
-    pool_size: int = 10
+    pool_size: int = Field(default=20, ge=2, description="Database connections this process holds at most.")
     lock_timeout_ms: int = 5_000
     statement_timeout_ms: int = 30_000
     subscriber_buffer: int = Field(

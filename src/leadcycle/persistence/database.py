@@ -32,14 +32,21 @@ def plain_url(url: str) -> str:
 
 
 def create_engine(
-    url: str, *, pool_size: int = 10, lock_timeout_ms: int = 5_000, statement_timeout_ms: int = 30_000
+    url: str, *, pool_size: int = 20, lock_timeout_ms: int = 5_000, statement_timeout_ms: int = 30_000
 ) -> AsyncEngine:
-    """An engine whose stuck locks and runaway statements become errors, not hung requests."""
+    """An engine whose stuck locks and runaway statements become errors, not hung requests.
+
+    Its pool opens up to `pool_size` connections as they are needed and keeps them. No overflow:
+    SQLAlchemy closes an overflow connection that comes back while `pool_size` others are idle,
+    which under bursts happens all the time, and each new one costs a Postgres backend, its start-up
+    and our codecs' type introspection. At 64 concurrent clients that churn cost a fifth of the
+    mutations' throughput (bench/RESULTS.md, session 6).
+    """
     settings = {"lock_timeout": str(lock_timeout_ms), "statement_timeout": str(statement_timeout_ms)}
     engine = create_async_engine(
         async_url(url),
         pool_size=pool_size,
-        max_overflow=pool_size,
+        max_overflow=0,
         json_serializer=dumps,
         json_deserializer=loads,
         connect_args={"server_settings": settings},
