@@ -18,9 +18,8 @@ from leadcycle.persistence.tables import leads
 
 @pytest_asyncio.fixture
 async def one_connection(engine: AsyncEngine, database_url: str) -> AsyncIterator[AsyncEngine]:
-    """An engine (on the migrated database) whose pool holds one connection and no overflow."""
+    """An engine (on the migrated database) whose pool holds one connection."""
     engine = create_engine(database_url, pool_size=1)
-    engine.sync_engine.pool._max_overflow = 0  # type: ignore[attr-defined]  # one connection in all
     yield engine
     await engine.dispose()
 
@@ -84,3 +83,22 @@ class TestPlain:
         async with driver.connection(engine) as connection:
             found = await connection.fetch(plain.sql, *plain.arguments(least=2**30))
         assert found == []
+
+
+async def test_a_burst_wider_than_the_pool_reuses_its_connections(engine: AsyncEngine, database_url: str) -> None:
+    """Requests beyond the pool wait for a connection; none is opened and closed again (a new backend each)."""
+    pool = create_engine(database_url, pool_size=4)
+    seen: list[int] = []
+
+    async def use() -> None:
+        async with driver.connection(pool) as connection:
+            seen.append(connection.get_server_pid())
+            await connection.fetchval("SELECT pg_sleep(0.01)")
+
+    try:
+        for _ in range(3):
+            await asyncio.gather(*(use() for _ in range(16)))
+        assert len(seen) == 48
+        assert len(set(seen)) == 4
+    finally:
+        await pool.dispose()
