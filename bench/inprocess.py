@@ -10,7 +10,7 @@ Our app is driven in this process over ASGI (its lifespan runs: change feed, web
 freshly filled database; raw asyncpg then runs the baseline's SQL (baseline_sql.py) on the same
 kind of leads. Compare versions by running it on each, alternating, on a quiet machine:
 
-    uv run python -m bench.inprocess --leads 20000 --requests 3000 --concurrency 8
+    uv run python -m bench.inprocess --leads 20000 --requests 3000 --concurrency 8 --rounds 3
 """
 
 from __future__ import annotations
