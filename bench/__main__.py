@@ -31,10 +31,13 @@ from bench.client import Connection
 from bench.database import fresh_database, postgres_server
 from bench.fill import fill, stage_mix
 from bench.processes import ServerProcess
-from bench.scenarios import BY_NAME, SCENARIOS, LeadPools, Scenario
+from bench.scenarios import BY_NAME, SCENARIOS, LeadPools, Requests, Scenario
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 MUTATIONS = {"activity_score", "activity_transition", "transition"}
+# Measured in turns, each round starting one further along, so that no system always runs on the
+# dead rows of the others' writes (nor always first after the vacuum).
+SYSTEMS = ("raw", "bare", "ours")
 SUBSCRIBERS_LEAVE = 1.0  # seconds for our server to see closed subscriptions go before it is paused
 
 
@@ -43,6 +46,7 @@ class Options:
     leads: int
     seconds: float
     warmup: float
+    rounds: int
     concurrency: list[int]
     scenarios: list[str]
     subscribers: list[int]
@@ -58,8 +62,9 @@ class Options:
 def parse(argv: list[str] | None) -> Options:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--leads", type=int, default=100_000, help="leads to fill (default 100,000)")
-    parser.add_argument("--seconds", type=float, default=5.0, help="measured seconds per system and load")
+    parser.add_argument("--seconds", type=float, default=3.0, help="measured seconds per system, load and round")
     parser.add_argument("--warmup", type=float, default=1.0, help="unmeasured seconds before each measurement")
+    parser.add_argument("--rounds", type=int, default=3, help="measurements of each system per load, in turns")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[8, 64], help="concurrent clients")
     names = [s.name for s in SCENARIOS] + ["subscriptions"]
     parser.add_argument("--scenarios", nargs="+", choices=names, default=names, metavar="NAME", help=" ".join(names))
@@ -77,7 +82,8 @@ def parse(argv: list[str] | None) -> Options:
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
     if args.smoke:
-        args.leads, args.seconds, args.warmup, args.concurrency, args.subscribers = 1_000, 0.4, 0.1, [8], [1, 10]
+        args.leads, args.seconds, args.warmup, args.rounds = 1_000, 0.4, 0.1, 1
+        args.concurrency, args.subscribers = [8], [1, 10]
         args.results, args.profile = Path("-"), None
     if args.results is None and set(args.scenarios) == set(names):
         args.results = RESULTS  # only a run of every scenario replaces the recorded table by default
@@ -180,20 +186,37 @@ class Bench:
             await self.same_answer(scenario)
         requests = scenario.prepare(self.pools, self.ours.port, self.bare.port)
         for concurrency in self.options.concurrency:
-            row = report.Row(scenario.title, str(concurrency))
-            # Our server sleeps while the baselines run: its change feed would otherwise read
-            # (and charge the baselines for) every change-log row they write.
-            self.ours.pause()
-            row.raw = await self._measure(load.raw_worker(self.raw, requests.raw), concurrency)
-            bare = load.http_worker(self.bare.port, requests.bare, scenario.check)
-            row.bare = await self._measure(bare, concurrency, self.bare)
+            runs: dict[str, list[load.Measurement]] = {system: [] for system in SYSTEMS}
+            for turn in range(self.options.rounds):
+                for system in SYSTEMS[turn % 3 :] + SYSTEMS[: turn % 3]:
+                    runs[system].append(await self._measure_system(system, scenario, requests, concurrency))
             self.ours.resume()
-            await asyncio.sleep(2.0 if scenario.name in MUTATIONS and not self.options.smoke else 0.2)
-            ours = load.http_worker(self.ours.port, requests.ours, scenario.check)
-            row.ours = await self._measure(ours, concurrency, self.ours)
-            self._add(row)
+            pooled = {system: load.Measurement.pooled(measured) for system, measured in runs.items()}
+            self._add(report.Row(scenario.title, str(concurrency), **pooled))
         if self.options.profile is not None and scenario.name in self.options.profile_scenarios:
             await self.profile(scenario, requests.ours, max(self.options.concurrency))
+
+    async def _measure_system(
+        self, system: str, scenario: Scenario, requests: Requests, concurrency: int
+    ) -> load.Measurement:
+        """One run of `system` ("raw", "bare" or "ours") on the scenario's requests.
+
+        Our server sleeps while the baselines run: its change feed would otherwise read (and
+        charge the baselines for) every change-log row they write. Woken, it is given time to
+        catch up before it is measured.
+        """
+        if system == "raw":
+            self.ours.pause()
+            return await self._measure(load.raw_worker(self.raw, requests.raw), concurrency)
+        if system == "bare":
+            self.ours.pause()
+            bare = load.http_worker(self.bare.port, requests.bare, scenario.check)
+            return await self._measure(bare, concurrency, self.bare)
+        if self.ours.paused:
+            self.ours.resume()
+            await asyncio.sleep(2.0 if scenario.name in MUTATIONS and not self.options.smoke else 0.2)
+        ours = load.http_worker(self.ours.port, requests.ours, scenario.check)
+        return await self._measure(ours, concurrency, self.ours)
 
     async def vacuum(self) -> None:
         """Each scenario starts from vacuumed tables, not from the dead rows of the mutations before it.
@@ -274,8 +297,9 @@ class Bench:
     def finish(self, postgres: str) -> int:
         o = self.options
         settings = (
-            f"concurrency {', '.join(map(str, o.concurrency))}; {o.seconds:g} s measured after {o.warmup:g} s warm-up "
-            f"per system and load; one uvicorn worker each; load generator in the same 2 cores"
+            f"concurrency {', '.join(map(str, o.concurrency))}; {o.rounds} rounds of {o.seconds:g} s measured after "
+            f"{o.warmup:g} s warm-up per system and load, the systems in turns, pooled (subscriptions: one round); "
+            "one uvicorn worker each; load generator in the same 2 cores"
         )
         about = report.machine(postgres, o.leads, settings)
         print("\n" + "\n".join(f"{name}: {value}" for name, value in about) + "\n\n" + report.terminal(self.rows))

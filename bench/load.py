@@ -57,6 +57,21 @@ class Measurement:
         done = len(self.latencies) if self.completed is None else self.completed
         return done / self.seconds if self.seconds else 0.0
 
+    @classmethod
+    def pooled(cls, measurements: list[Measurement]) -> Measurement:
+        """Several runs of one system as one: requests over all measured seconds, percentiles over all requests."""
+        completed = [m.completed for m in measurements]
+        cpu = [m.cpu_seconds for m in measurements]
+        return cls(
+            latencies=sorted(latency for m in measurements for latency in m.latencies),
+            seconds=sum(m.seconds for m in measurements),
+            failures=sum(m.failures for m in measurements),
+            first_failure=next((m.first_failure for m in measurements if m.first_failure), None),
+            exhausted=any(m.exhausted for m in measurements),
+            completed=None if None in completed else sum(c for c in completed if c is not None),
+            cpu_seconds=None if None in cpu else sum(c for c in cpu if c is not None),
+        )
+
     def percentile(self, p: float) -> float:
         """Nearest-rank percentile in milliseconds (0.0 without samples)."""
         if not self.latencies:

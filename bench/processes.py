@@ -69,6 +69,10 @@ class ServerProcess:
             os.kill(self.pid, signal.SIGSTOP)
             self._paused = True
 
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
     def resume(self) -> None:
         if self._paused:
             os.kill(self.pid, signal.SIGCONT)
