@@ -148,7 +148,7 @@ class Bench:
         bench: Bench | None = None
         try:
             await asyncio.gather(*(server.ready() for server in servers))
-            # Sized like our server's pool: 10 connections, 20 at most.
+            # Sized like our server's pool: 20 connections at most.
             raw = await asyncpg.create_pool(url, min_size=10, max_size=20, init=setup_connection, reset=keep_as_is)
             bench = cls(options, pools, servers, raw)
             try:
@@ -188,7 +188,7 @@ class Bench:
         for concurrency in self.options.concurrency:
             runs: dict[str, list[load.Measurement]] = {system: [] for system in SYSTEMS}
             for turn in range(self.options.rounds):
-                for system in SYSTEMS[turn % 3 :] + SYSTEMS[: turn % 3]:
+                for system in SYSTEMS[turn % len(SYSTEMS) :] + SYSTEMS[: turn % len(SYSTEMS)]:
                     runs[system].append(await self._measure_system(system, scenario, requests, concurrency))
             self.ours.resume()
             pooled = {system: load.Measurement.pooled(measured) for system, measured in runs.items()}
