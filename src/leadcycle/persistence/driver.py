@@ -49,8 +49,8 @@ async def connection(engine: AsyncEngine) -> AsyncIterator[asyncpg.Connection]:
 async def hand_back(pooled: PoolProxiedConnection, *, broken: bool) -> None:
     """Return the connection to the pool, or close it for good when its state is unknown.
 
-    Both may close a connection (an overflow one, or a broken one), which SQLAlchemy's asyncpg
-    adapter awaits: hence the greenlet.
+    Both may close a connection (a broken one, or one whose pool was disposed meanwhile), which
+    SQLAlchemy's asyncpg adapter awaits: hence the greenlet.
     """
     await greenlet_spawn(pooled.invalidate if broken else pooled.close)
 
