@@ -48,30 +48,33 @@ _RECORDS = """,
     change AS (
         INSERT INTO lead_changes (lead_id, version, kind, from_stage, to_stage, at, actor, snapshot)
         SELECT id, version, $10, $11, $12, updated_at, $6, to_jsonb(written) FROM written),
-    moved AS (
-        INSERT INTO stage_count_deltas (stage, delta)
-        SELECT stage, delta FROM unnest($13::varchar[], $14::int[]) WITH ORDINALITY AS r(stage, delta, n) ORDER BY n)
+    counted AS (
+        INSERT INTO lead_count_deltas (source, stage, reached_mql, reached_opportunity, delta)
+        SELECT r.source, r.stage, r.mql, r.opportunity, r.delta
+        FROM unnest($13::varchar[], $14::varchar[], $15::bool[], $16::bool[], $17::int[]) WITH ORDINALITY
+            AS r(source, stage, mql, opportunity, delta, n)
+        ORDER BY n)
     SELECT count(*) FROM written"""
 _SCORED = (
     """
     WITH written AS (
         UPDATE leads SET version = version + 1, score = $3, temperature = $4, score_breakdown = $5,
-            stage = $15::varchar,
-            stage_changed_at = CASE WHEN stage = $15::varchar THEN stage_changed_at ELSE $16 END,
-            reached_mql_at = CASE WHEN $15::varchar = 'MQL' THEN coalesce(reached_mql_at, $16) ELSE reached_mql_at END,
-            hot_signal = coalesce($17, hot_signal), updated_at = $16
+            stage = $18::varchar,
+            stage_changed_at = CASE WHEN stage = $18::varchar THEN stage_changed_at ELSE $19 END,
+            reached_mql_at = CASE WHEN $18::varchar = 'MQL' THEN coalesce(reached_mql_at, $19) ELSE reached_mql_at END,
+            hot_signal = coalesce($20, hot_signal), updated_at = $19
         WHERE id = $1 AND version = $2 RETURNING *),
     activity AS (
         INSERT INTO activities (lead_id, kind, occurred_at, recorded_at, properties, points, cycle, rule)
-        SELECT id, $18, updated_at, updated_at, '{}'::jsonb, $19, cycle, $20 FROM written)"""
+        SELECT id, $21, updated_at, updated_at, '{}'::jsonb, $22, cycle, $23 FROM written)"""
     + _RECORDS
 )
 _RECYCLED = (
     """
     WITH written AS (
         UPDATE leads SET version = version + 1, score = $3, temperature = $4, score_breakdown = $5, stage = 'RECYCLED',
-            stage_changed_at = $15, cycle = cycle + 1, cycle_started_at = $15, hot_signal = NULL, feedback = NULL,
-            loss_reason = NULL, updated_at = $15
+            stage_changed_at = $18, cycle = cycle + 1, cycle_started_at = $18, hot_signal = NULL, feedback = NULL,
+            loss_reason = NULL, updated_at = $18
         WHERE id = $1 AND version = $2 RETURNING *)"""
     + _RECORDS
 )
@@ -144,13 +147,23 @@ def tally(breakdown: list[Row], rule: str, points: int, kind: str, at: datetime)
 Change = tuple[str, str | None, str | None]  # the change-log entry's kind, from stage, to stage
 
 
-def _records(actor: str, history: Sequence[tuple[str, str, Row]], change: Change) -> list[Any]:
-    """Parameters $6 to $14 of a write: the actor, the history rows, the change-log entry, the stage count deltas."""
+def _records(actor: str, history: Sequence[tuple[str, str, Row]], change: Change, lead: asyncpg.Record) -> list[Any]:
+    """Parameters $6 to $17 of a write: the actor, the history rows, the change-log entry, the lead count deltas."""
     kinds, summaries, data = zip(*history, strict=True)
     kind, left, entered = change
-    moved = left is not None and entered is not None and left != entered
-    stages, deltas = ([left, entered], [-1, 1]) if moved else ([], [])
-    return [actor, list(kinds), list(summaries), list(data), kind, left, entered, stages, deltas]
+    if left is not None and entered is not None and left != entered:  # moved: -1 under the old key, +1 under the new
+        source, mql = lead["source"], lead["reached_mql_at"] is not None
+        opportunity = lead["reached_opportunity_at"] is not None
+        deltas = [
+            [source, source],
+            [left, entered],
+            [mql, mql or entered == "MQL"],
+            [opportunity, opportunity],
+            [-1, 1],
+        ]
+    else:
+        deltas = [[], [], [], [], []]
+    return [actor, list(kinds), list(summaries), list(data), kind, left, entered, *deltas]
 
 
 @contextlib.asynccontextmanager
@@ -197,7 +210,7 @@ async def record_activity(connection: asyncpg.Connection, lead_id: UUID, kind: s
             score,
             temperature,
             breakdown,
-            *_records(actor, history, change),
+            *_records(actor, history, change, lead),
             stage,
             now,
             rule if hot else None,
@@ -224,7 +237,14 @@ async def recycle(connection: asyncpg.Connection, lead_id: UUID, reason: str, ac
         ]
         change = ("transition", lead["stage"], "RECYCLED")
         await connection.fetchval(
-            _RECYCLED, lead_id, lead["version"], score, temperature, breakdown, *_records(actor, history, change), now
+            _RECYCLED,
+            lead_id,
+            lead["version"],
+            score,
+            temperature,
+            breakdown,
+            *_records(actor, history, change, lead),
+            now,
         )
     lead = {"id": str(lead_id), "stage": "RECYCLED", "temperature": temperature, "score": score, "version": version}
     return Written(lead, now)

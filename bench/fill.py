@@ -27,7 +27,7 @@ import asyncpg
 
 from leadcycle.graph.demo import fill_demo
 from leadcycle.graph.demo_data import HISTORY_DAYS
-from leadcycle.persistence.stage_counts import RECOUNT
+from leadcycle.persistence.kept_counts import RECOUNT
 
 ARCHETYPES = 300
 CHUNK = 5_000

@@ -22,11 +22,11 @@ from leadcycle.domain.model_use_cases import ScoringModelUseCases
 from leadcycle.domain.rescoring import Rescoring
 from leadcycle.domain.stages import Stage, Temperature
 from leadcycle.domain.use_cases import LeadUseCases
-from leadcycle.persistence import queries, stage_counts
+from leadcycle.persistence import kept_counts, queries
 from leadcycle.persistence.mapping import lead_from_row
 from leadcycle.persistence.tables import lead_history, leads
 from leadcycle.persistence.unit_of_work import unit_of_work_factory
-from tests.integration.test_stage_counts import counted_in_table
+from tests.integration.test_kept_counts import counted_in_table
 
 ACTOR = "decay-test"
 PROBE = f"decay_probe_{uuid.uuid4().hex[:8]}"
@@ -115,7 +115,7 @@ class TestDecayOverTime:
 
         cooled, _events = await reload(engine, warm)
         assert cooled.stage is Stage.COLD
-        assert await stage_counts.counts(engine) == await counted_in_table(engine)
+        assert await kept_counts.counts(engine) == await counted_in_table(engine)
 
     async def test_an_mql_going_cold_keeps_its_stage_and_is_found_by_the_filter(
         self, world: World, engine: AsyncEngine

@@ -27,9 +27,9 @@ from leadcycle.graph.settings import Settings
 from leadcycle.graph.view import LeadcycleGraphQL
 from leadcycle.persistence.change_feed import ChangeFeed
 from leadcycle.persistence.database import create_engine, is_ready, migrate, plain_url
+from leadcycle.persistence.kept_counts import CountFoldJob
 from leadcycle.persistence.rescoring_job import RescoringJob
 from leadcycle.persistence.retention import Retention, RetentionJob
-from leadcycle.persistence.stage_counts import StageCountFoldJob
 from leadcycle.persistence.unit_of_work import unit_of_work_factory
 from leadcycle.persistence.webhook_delivery import WorkerOptions
 from leadcycle.persistence.webhook_runtime import Webhooks
@@ -65,8 +65,8 @@ def create_app(settings: Settings, database_url: str) -> Starlette:
         )
         retention = RetentionJob(engine, _retention(settings), settings.retention_interval_seconds)
         retention.start()
-        stage_count_fold = StageCountFoldJob(engine, settings.stage_count_fold_interval_seconds)
-        stage_count_fold.start()
+        count_fold = CountFoldJob(engine, settings.stage_count_fold_interval_seconds)
+        count_fold.start()
         rescoring = Rescoring(uow_factory, utc_now, settings.rescoring_batch_size)
         rescoring_job = RescoringJob(rescoring, use_cases, settings.rescoring_interval_seconds)
         rescoring_job.start()
@@ -81,7 +81,7 @@ def create_app(settings: Settings, database_url: str) -> Starlette:
         finally:
             await webhooks.stop()
             await rescoring_job.stop()
-            await stage_count_fold.stop()
+            await count_fold.stop()
             await retention.stop()
             await feed.stop()
             await engine.dispose()

@@ -49,7 +49,7 @@ class Settings(BaseSettings):
         default=600, gt=0, description="How often the retention job prunes the change log and idempotency keys."
     )
     stage_count_fold_interval_seconds: float = Field(
-        default=10, gt=0, description="How often the per-stage count deltas are folded into their totals."
+        default=10, gt=0, description="How often the lead count deltas are folded into their totals."
     )
     retention_batch_size: int = Field(default=1000, ge=1, description="Rows one pruning transaction deletes.")
     rescoring_interval_seconds: float = Field(

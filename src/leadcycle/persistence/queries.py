@@ -34,8 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from leadcycle.domain.model import Activity, HistoryEntry, Lead
 from leadcycle.domain.stages import Stage, Temperature
-from leadcycle.persistence import driver
-from leadcycle.persistence import stage_counts as kept_counts
+from leadcycle.persistence import driver, kept_counts
 from leadcycle.persistence.mapping import activity_from_row, lead_from_row
 from leadcycle.persistence.tables import activities, leads
 
@@ -221,7 +220,9 @@ def _channel_statement(since: bool, until: bool) -> driver.Plain:
 
 
 async def channel_counts(engine: AsyncEngine, since: datetime | None, until: datetime | None) -> list[ChannelCounts]:
-    """Leads created in [since, until) per source, most leads first."""
+    """Leads created in [since, until) per source, most leads first: over all time, the counts the writes keep."""
+    if since is None and until is None:
+        return [ChannelCounts(*row) for row in await kept_counts.funnel(engine)]
     statement = _channel_statement(since is not None, until is not None)
     async with driver.connection(engine) as connection:
         rows = await connection.fetch(statement.sql, *statement.arguments(since=since, until=until))

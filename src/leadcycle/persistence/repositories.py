@@ -10,15 +10,15 @@ from uuid import UUID
 from leadcycle.domain.model import Activity, Lead
 from leadcycle.domain.ports import LeadChange, StoredKey
 from leadcycle.persistence import statements
+from leadcycle.persistence.kept_counts import CountKey, key_of
 from leadcycle.persistence.mapping import activity_from_row, lead_from_row, lead_to_row
 from leadcycle.persistence.scoring_models import ACTIVE_VERSION
-from leadcycle.persistence.stage_counts import stage_deltas
 from leadcycle.persistence.tables import (
     activities,
     lead_changes,
+    lead_count_deltas,
     lead_history,
     leads,
-    stage_count_deltas,
 )
 from leadcycle.persistence.transaction import Transaction
 
@@ -51,7 +51,7 @@ _RECORDS = {
     activities: ["lead_id", "kind", "occurred_at", "recorded_at", "properties", "points", "cycle", "rule"],
     lead_history: ["lead_id", "at", "kind", "actor", "summary", "data"],
     lead_changes: ["lead_id", "version", "kind", "actor", "at", "from_stage", "to_stage", "snapshot"],
-    stage_count_deltas: ["stage", "delta"],
+    lead_count_deltas: [*CountKey._fields, "delta"],
 }
 # A change's snapshot is the lead as of it. The last change's is the document's row, which its
 # record leaves out (null) rather than carry a second copy for Postgres to parse.
@@ -76,10 +76,12 @@ class SqlLeadRepository:
 
     def __init__(self, connection: Transaction) -> None:
         self._connection = connection
+        # What each lead this unit of work wrote or locked is counted under (kept_counts.py), as stored.
+        self._counted_as: dict[UUID, CountKey] = {}
 
     async def add(self, lead: Lead, change: LeadChange) -> None:
-        """Insert a new lead with its pending activities, history, change-log entry and its stage's count."""
-        await self._write(_WRITE_NEW, [(lead, change)])
+        """Insert a new lead with its pending activities, history, change-log entry and its count."""
+        await self._write(_WRITE_NEW, [(lead, change)], None)
 
     async def get(self, lead_id: UUID) -> Lead | None:
         """The lead as committed, without locking."""
@@ -95,6 +97,7 @@ class SqlLeadRepository:
         self._connection.active_model_version = row["active_model_version"]
         lead = lead_from_row(row)
         lead.cycle_activities = tuple(map(activity_from_row, row["cycle_activities"]))
+        self._counted_as[lead.id] = key_of(lead)
         return lead
 
     async def _cycle_activities_of(self, lead_ids: Sequence[UUID]) -> dict[UUID, tuple[Activity, ...]]:
@@ -132,30 +135,48 @@ class SqlLeadRepository:
     async def save_all(self, steps: Sequence[tuple[Lead, LeadChange]]) -> None:
         """Write a locked lead back through successive changes, in one statement: one UPDATE, one insert per table.
 
-        A change of stage also appends the stage count deltas (stage_counts.py), in this transaction.
+        A change of what the lead is counted under also appends count deltas (kept_counts.py), in
+        this transaction.
 
         The change-log rows are inserted in step order, so their ids (and thus the log order
         within this transaction) follow the versions.
         """
         first, last = steps[0][0], steps[-1][0]
         assert [lead.version for lead, _ in steps] == list(range(first.version, last.version + 1))
-        await self._write(_WRITE_CHANGED, steps, first.id, first.version - 1)
+        counted_as = self._counted_as.get(first.id)
+        if counted_as is None:
+            raise RuntimeError(f"lead {first.id} was saved without being locked in this unit of work")
+        await self._write(_WRITE_CHANGED, steps, counted_as, first.id, first.version - 1)
 
-    async def _write(self, statement: statements.Write, steps: Sequence[tuple[Lead, LeadChange]], *own: Any) -> None:
-        """The lead's row as of the last step, and every step's records; `own`: the statement's own parameters."""
+    async def _write(
+        self,
+        statement: statements.Write,
+        steps: Sequence[tuple[Lead, LeadChange]],
+        counted_as: CountKey | None,
+        *own: Any,
+    ) -> None:
+        """The lead's row as of the last step, and every step's records; `own`: the statement's own parameters.
+
+        `counted_as`: what the lead is counted under as stored (None: a new lead).
+        """
         rows = [lead_to_row(lead) for lead, _ in steps]
-        document = statement.document(rows[-1], _pending(steps, [*rows[:-1], None]))
+        lead_id, now_counted_as = steps[-1][0].id, key_of(steps[-1][0])
+        deltas = _count_delta_rows(counted_as, now_counted_as)
+        document = statement.document(rows[-1], _pending(steps, [*rows[:-1], None], deltas))
         if await self._connection.fetchval(statement.sql, document, *own) != 1:
             raise RuntimeError(f"lead {steps[-1][0].id} was saved without holding its lock")
+        self._counted_as[lead_id] = now_counted_as
         for lead, _change in steps:
             lead.new_activities.clear()
             lead.new_history.clear()
 
 
 def _pending(
-    steps: Sequence[tuple[Lead, LeadChange]], snapshots: Sequence[Mapping[str, Any] | None]
+    steps: Sequence[tuple[Lead, LeadChange]],
+    snapshots: Sequence[Mapping[str, Any] | None],
+    count_deltas: list[dict[str, Any]],
 ) -> tuple[list[dict[str, Any]], ...]:
-    """The rows the steps add to activities, history, the change log and stage counts.
+    """The rows the steps add to activities, history, the change log, and the count deltas given.
 
     `snapshots`: the lead's row as of each step; None for the last, whose snapshot is the document's row.
     """
@@ -179,15 +200,15 @@ def _pending(
         for h in lead.new_history
     ]
     change_rows = [_change_row(lead, change, row) for (lead, change), row in zip(steps, snapshots, strict=True)]
-    return activity_rows, history_rows, change_rows, _stage_delta_rows(steps)
+    return activity_rows, history_rows, change_rows, count_deltas
 
 
-def _stage_delta_rows(steps: Sequence[tuple[Lead, LeadChange]]) -> list[dict[str, Any]]:
-    """The steps' net stage count deltas: none unless a step moved the lead (or created it)."""
-    moves = [(c.from_stage, c.to_stage) for _lead, c in steps if c.from_stage is not c.to_stage]
-    if not moves:
-        return []  # most writes, spared stage_deltas' Counter
-    return [{"stage": stage, "delta": delta} for stage, delta in stage_deltas(moves)]
+def _count_delta_rows(counted_as: CountKey | None, now_counted_as: CountKey) -> list[dict[str, Any]]:
+    """The count deltas of a lead counted under `counted_as` (None: not yet) that is now under the other key."""
+    if counted_as == now_counted_as:
+        return []  # most writes
+    moves = [(now_counted_as, 1)] if counted_as is None else [(counted_as, -1), (now_counted_as, 1)]
+    return [{**key._asdict(), "delta": delta} for key, delta in moves]
 
 
 def _change_row(lead: Lead, change: LeadChange, row: Mapping[str, Any] | None) -> dict[str, Any]:

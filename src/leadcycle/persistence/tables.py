@@ -1,5 +1,7 @@
 """The schema as SQLAlchemy Core tables. Alembic migrations are its only source in a database."""
 
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -274,18 +276,24 @@ webhook_dispatch = Table(
     CheckConstraint("id = 1", name="single_row"),
 )
 
-# Per-stage lead counts kept by the writes (persistence/stage_counts.py): the folded totals, and the
-# append-only changes to them since the last fold; a stage's count is its total plus its deltas.
-stage_counts = Table(
-    "stage_counts",
-    metadata,
-    Column("stage", String(16), primary_key=True),
-    Column("count", BigInteger, nullable=False),
-)
-stage_count_deltas = Table(
-    "stage_count_deltas",
+
+# Lead counts kept by the writes (persistence/kept_counts.py), by (source, stage, reached MQL,
+# reached opportunity): the folded totals, and the append-only changes to them since the last
+# fold; a key's count is its total plus its deltas.
+def _count_key() -> list[Column[Any]]:
+    return [
+        Column("source", String(64), primary_key=True),
+        Column("stage", String(16), primary_key=True),
+        Column("reached_mql", Boolean, primary_key=True),
+        Column("reached_opportunity", Boolean, primary_key=True),
+    ]
+
+
+lead_counts = Table("lead_counts", metadata, *_count_key(), Column("count", BigInteger, nullable=False))
+lead_count_deltas = Table(
+    "lead_count_deltas",
     metadata,
     Column("id", BigInteger, Identity(), primary_key=True),
-    Column("stage", String(16), nullable=False),
+    *[Column(c.name, c.type, nullable=False) for c in _count_key()],
     Column("delta", Integer, nullable=False),
 )

@@ -1,4 +1,5 @@
-"""The per-stage counts the writes keep: exact under concurrent writers and folds, current after each commit."""
+"""The lead counts the writes keep (pipeline by stage, funnel by source): exact under concurrent writers and folds,
+current after each commit."""
 
 from __future__ import annotations
 
@@ -21,15 +22,16 @@ from leadcycle.domain.errors import DomainError
 from leadcycle.domain.model import Company, Contact, Lead
 from leadcycle.domain.stages import LeadEvent, Stage
 from leadcycle.domain.use_cases import LeadUseCases
-from leadcycle.persistence import queries, stage_counts
+from leadcycle.persistence import kept_counts, queries
 from leadcycle.persistence.database import alembic_config, create_engine, migrate, plain_url
-from leadcycle.persistence.tables import leads, stage_count_deltas
-from leadcycle.persistence.tables import stage_counts as stage_count_totals
+from leadcycle.persistence.tables import lead_count_deltas, lead_counts, leads
 from leadcycle.persistence.unit_of_work import unit_of_work_factory
 
 ACTOR = "stage-counts-test"
 LEADS = 24
-STAGE_COUNTS_REVISION = "d6c3a6733493"
+KEPT_COUNTS_REVISION = "f3a9c1d7e2b4"
+SOURCES = ("web_ad", "seo", "referral")
+EVER = datetime(2000, 1, 1, tzinfo=UTC)  # a `since` before every lead: the funnel counted in the table
 
 
 def utc_now() -> datetime:
@@ -49,20 +51,23 @@ async def counted_in_table(engine: AsyncEngine) -> dict[Stage, int]:
     return {stage: counted.get(stage, 0) for stage in Stage}
 
 
-async def create_lead(use_cases: LeadUseCases) -> Lead:
+async def funnel_in_table(engine: AsyncEngine) -> list[queries.ChannelCounts]:
+    """The channel funnel as counting the leads finds it."""
+    return await queries.channel_counts(engine, EVER, None)
+
+
+async def create_lead(use_cases: LeadUseCases, source: str = "web_ad") -> Lead:
     suffix = uuid.uuid4().hex[:10]
-    return await use_cases.create(
-        CreateLead(Company(f"Counted {suffix}"), Contact(f"Contact {suffix}"), "web_ad"), ACTOR
-    )
+    return await use_cases.create(CreateLead(Company(f"Counted {suffix}"), Contact(f"Contact {suffix}"), source), ACTOR)
 
 
 async def recycle(use_cases: LeadUseCases, lead: Lead) -> Lead:
     return await use_cases.transition(TransitionLead(str(lead.id), LeadEvent.RECYCLE, reason="No budget"), ACTOR)
 
 
-async def story(use_cases: LeadUseCases) -> None:
+async def story(use_cases: LeadUseCases, source: str) -> None:
     """Created COLD, hot to MQL automatically, recycled by two racing writers (one is refused), hot again."""
-    lead = await create_lead(use_cases)
+    lead = await create_lead(use_cases, source)
     await use_cases.record_activity(RecordActivity(str(lead.id), "demo_request"), ACTOR)
     outcomes = await asyncio.gather(recycle(use_cases, lead), recycle(use_cases, lead), return_exceptions=True)
     assert sum(isinstance(outcome, DomainError) for outcome in outcomes) == 1, outcomes
@@ -84,11 +89,11 @@ async def fresh_engine(server_url: str) -> AsyncIterator[AsyncEngine]:
         await admin.close()
 
 
-def migrate_stage_counts_again(connection: Connection) -> None:
-    """Down to just before the stage counts' migration, then up to the head again (the leads stay)."""
+def migrate_kept_counts_again(connection: Connection) -> None:
+    """Down to just before the kept counts' migration, then up to the head again (the leads stay)."""
     config = alembic_config()
     config.attributes["connection"] = connection
-    before = ScriptDirectory.from_config(config).get_revision(STAGE_COUNTS_REVISION).down_revision
+    before = ScriptDirectory.from_config(config).get_revision(KEPT_COUNTS_REVISION).down_revision
     assert isinstance(before, str)
     command.downgrade(config, before)
     command.upgrade(config, "head")
@@ -102,7 +107,7 @@ async def folding(engine: AsyncEngine) -> AsyncIterator[list[int]]:
 
     async def keep_folding() -> None:
         while not done.is_set():
-            folded.append(await stage_counts.fold(engine))
+            folded.append(await kept_counts.fold(engine))
 
     task = asyncio.create_task(keep_folding())
     try:
@@ -116,23 +121,25 @@ class TestConcurrentWrites:
     async def test_counts_equal_the_table_after_concurrent_stories_and_folds(
         self, engine: AsyncEngine, use_cases: LeadUseCases
     ) -> None:
-        before = await stage_counts.counts(engine)
+        before = await kept_counts.counts(engine)
         async with folding(engine) as folded:
-            await asyncio.gather(*(story(use_cases) for _ in range(LEADS)))
-        assert await stage_counts.counts(engine) == await counted_in_table(engine)
+            await asyncio.gather(*(story(use_cases, SOURCES[n % len(SOURCES)]) for n in range(LEADS)))
+        assert await kept_counts.counts(engine) == await counted_in_table(engine)
+        assert await queries.channel_counts(engine, None, None) == await funnel_in_table(engine)
         assert sum(folded) > 0
-        assert sum((await stage_counts.counts(engine)).values()) == sum(before.values()) + LEADS
+        assert sum((await kept_counts.counts(engine)).values()) == sum(before.values()) + LEADS
 
     async def test_a_fold_takes_every_delta_and_changes_no_count(
         self, engine: AsyncEngine, use_cases: LeadUseCases
     ) -> None:
         await create_lead(use_cases)
-        before = await stage_counts.counts(engine)
-        await stage_counts.fold(engine)  # the test server's fold job may have taken some already
+        before = await kept_counts.counts(engine)
+        await kept_counts.fold(engine)  # the test server's fold job may have taken some already
         async with engine.connect() as connection:
-            left = (await connection.execute(select(func.count()).select_from(stage_count_deltas))).scalar_one()
+            left = (await connection.execute(select(func.count()).select_from(lead_count_deltas))).scalar_one()
         assert left == 0
-        assert await stage_counts.counts(engine) == before == await counted_in_table(engine)
+        assert await kept_counts.counts(engine) == before == await counted_in_table(engine)
+        assert await queries.channel_counts(engine, None, None) == await funnel_in_table(engine)
 
 
 class TestReadAfterCommit:
@@ -148,12 +155,28 @@ class TestReadAfterCommit:
         assert created == before | {Stage.COLD: before[Stage.COLD] + 1}
         assert hot == created | {Stage.COLD: created[Stage.COLD] - 1, Stage.MQL: created[Stage.MQL] + 1}
 
+    async def test_the_all_time_channel_funnel_shows_each_committed_lead(
+        self, engine: AsyncEngine, use_cases: LeadUseCases
+    ) -> None:
+        source = f"kept_{uuid.uuid4().hex[:8]}"  # a channel of this test's own
+
+        async def channel() -> queries.ChannelCounts | None:
+            return next((c for c in await queries.channel_counts(engine, None, None) if c.source == source), None)
+
+        assert await channel() is None
+        lead = await create_lead(use_cases, source)
+        assert await channel() == queries.ChannelCounts(source, leads=1, reached_mql=0, reached_opportunity=0, won=0)
+        await use_cases.record_activity(RecordActivity(str(lead.id), "demo_request"), ACTOR)
+        assert await channel() == queries.ChannelCounts(source, leads=1, reached_mql=1, reached_opportunity=0, won=0)
+        await recycle(use_cases, lead)
+        assert await channel() == queries.ChannelCounts(source, leads=1, reached_mql=1, reached_opportunity=0, won=0)
+
     async def test_a_refused_transition_counts_nothing(self, engine: AsyncEngine, use_cases: LeadUseCases) -> None:
         lead = await create_lead(use_cases)
-        before = await stage_counts.counts(engine)
+        before = await kept_counts.counts(engine)
         with pytest.raises(DomainError):
             await use_cases.transition(TransitionLead(str(lead.id), LeadEvent.WIN), ACTOR)
-        assert await stage_counts.counts(engine) == before
+        assert await kept_counts.counts(engine) == before
 
 
 class TestMigration:
@@ -165,17 +188,8 @@ class TestMigration:
             await use_cases.record_activity(RecordActivity(str(hot.id), "demo_request"), ACTOR)
             await create_lead(use_cases)
             async with engine.begin() as connection:
-                await connection.run_sync(migrate_stage_counts_again)
+                await connection.run_sync(migrate_kept_counts_again)
             async with engine.connect() as connection:
-                totals = dict((await connection.execute(select(stage_count_totals))).all())
-            assert totals == {"COLD": 1, "MQL": 1}
-            assert await stage_counts.counts(engine) == await counted_in_table(engine)
-
-
-class TestStageDeltas:
-    def test_nets_the_moves_of_several_steps(self) -> None:
-        moves = [(None, Stage.COLD), (Stage.COLD, Stage.MQL), (Stage.MQL, Stage.RECYCLED)]
-        assert stage_counts.stage_deltas(moves) == [("RECYCLED", 1)]
-
-    def test_a_round_trip_leaves_nothing(self) -> None:
-        assert stage_counts.stage_deltas([(Stage.WARM, Stage.COLD), (Stage.COLD, Stage.WARM)]) == []
+                totals = {tuple(key): count for *key, count in (await connection.execute(select(lead_counts))).all()}
+            assert totals == {("web_ad", "COLD", False, False): 1, ("web_ad", "MQL", True, False): 1}
+            assert await kept_counts.counts(engine) == await counted_in_table(engine)
