@@ -280,20 +280,20 @@ webhook_dispatch = Table(
 # Lead counts kept by the writes (persistence/kept_counts.py), by (source, stage, reached MQL,
 # reached opportunity): the folded totals, and the append-only changes to them since the last
 # fold; a key's count is its total plus its deltas.
-def _count_key() -> list[Column[Any]]:
+def _count_key(*, primary_key: bool) -> list[Column[Any]]:
     return [
-        Column("source", String(64), primary_key=True),
-        Column("stage", String(16), primary_key=True),
-        Column("reached_mql", Boolean, primary_key=True),
-        Column("reached_opportunity", Boolean, primary_key=True),
+        Column("source", String(64), primary_key=primary_key, nullable=False),
+        Column("stage", String(16), primary_key=primary_key, nullable=False),
+        Column("reached_mql", Boolean, primary_key=primary_key, nullable=False),
+        Column("reached_opportunity", Boolean, primary_key=primary_key, nullable=False),
     ]
 
 
-lead_counts = Table("lead_counts", metadata, *_count_key(), Column("count", BigInteger, nullable=False))
+lead_counts = Table("lead_counts", metadata, *_count_key(primary_key=True), Column("count", BigInteger, nullable=False))
 lead_count_deltas = Table(
     "lead_count_deltas",
     metadata,
     Column("id", BigInteger, Identity(), primary_key=True),
-    *[Column(c.name, c.type, nullable=False) for c in _count_key()],
+    *_count_key(primary_key=False),
     Column("delta", Integer, nullable=False),
 )
