@@ -1,4 +1,4 @@
-"""CPU per recordActivity on both sides of the socket, ours next to raw asyncpg, without HTTP.
+"""CPU per write on both sides of the socket, ours next to raw asyncpg, without HTTP.
 
 The suite measures throughput over real HTTP with the load generator on the same two cores, where
 runs of the same code differ by a third. To decide a change to the write path, two figures say
@@ -11,6 +11,11 @@ freshly filled database; raw asyncpg then runs the baseline's SQL (baseline_sql.
 kind of leads. Compare versions by running it on each, alternating, on a quiet machine:
 
     uv run python -m bench.inprocess --leads 20000 --requests 3000 --concurrency 8 --rounds 3
+
+The write is recordActivity (email_open on SQL and WON leads, which it never moves) or, with
+`--write transition`, transitionLead RECYCLE on MQL, OPPORTUNITY and LOST leads: ours takes each
+such lead once (a recycled lead cannot be recycled again), raw asyncpg cycles over RECYCLED ones,
+as in the suite. Each round needs `--requests` recyclable leads of its own: about 30% of `--leads`.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import itertools
 import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -33,12 +39,49 @@ import uvloop
 from bench import baseline_sql
 from bench.database import fresh_database, postgres_server
 from bench.fill import fill
-from bench.scenarios import RECORD_ACTIVITY
+from bench.scenarios import RECORD_ACTIVITY, RECYCLE_REASON, TRANSITION
 from leadcycle.graph.app import create_app
 from leadcycle.graph.settings import Settings
 from leadcycle.persistence.database import plain_url
 
-STEADY = "SELECT id FROM leads WHERE stage IN ('SQL', 'WON') ORDER BY id LIMIT 5000"  # leads a score change never moves
+LEADS = "SELECT id FROM leads WHERE stage = ANY($1::text[]) ORDER BY id LIMIT $2"
+
+
+@dataclass(frozen=True)
+class Write:
+    """One kind of write: the leads ours writes to and raw's, our request for a lead, raw's SQL."""
+
+    ours_stages: tuple[str, ...]
+    raw_stages: tuple[str, ...]
+    request: Callable[[UUID], bytes]
+    raw: Callable[[asyncpg.Connection, UUID], Awaitable[object]]
+
+
+def _record_activity(lead: UUID) -> bytes:
+    variables = {"input": {"leadId": str(lead), "kind": "email_open"}}
+    return orjson.dumps({"query": RECORD_ACTIVITY, "variables": variables})
+
+
+def _recycle(lead: UUID) -> bytes:
+    variables = {"input": {"leadId": str(lead), "event": "RECYCLE", "reason": RECYCLE_REASON}}
+    return orjson.dumps({"query": TRANSITION, "variables": variables})
+
+
+STEADY = ("SQL", "WON")  # leads a score change never moves
+WRITES = {
+    "activity": Write(
+        STEADY,
+        STEADY,
+        _record_activity,
+        lambda c, lead: baseline_sql.record_activity(c, lead, "email_open", "anonymous"),
+    ),
+    "transition": Write(
+        ("MQL", "OPPORTUNITY", "LOST"),
+        ("RECYCLED",),
+        _recycle,
+        lambda c, lead: baseline_sql.recycle(c, lead, RECYCLE_REASON, "anonymous"),
+    ),
+}
 
 
 def postgres_cpu_seconds() -> float:
@@ -74,11 +117,6 @@ async def measured(label: str, call: Callable[[], Awaitable[None]], requests: in
         f"{label:>10}: {done / wall:6.0f}/s, CPU µs per request: this process {ours / done * 1e6:6.0f},"
         f" postgres {postgres / done * 1e6:6.0f}"
     )
-
-
-def _record_activity(lead: UUID) -> bytes:
-    variables = {"input": {"leadId": str(lead), "kind": "email_open"}}
-    return orjson.dumps({"query": RECORD_ACTIVITY, "variables": variables})
 
 
 def asgi_caller(app: Any, bodies: Iterator[bytes]) -> Callable[[], Awaitable[None]]:
@@ -118,15 +156,17 @@ async def main(options: argparse.Namespace) -> None:
     with postgres_server(options.database_url) as server:
         async with fresh_database(server) as url:
             await fill(url, options.leads, log=lambda *_: None)
+            write = WRITES[options.write]
             connection = await asyncpg.connect(plain_url(url))
-            leads: list[UUID] = [row["id"] for row in await connection.fetch(STEADY)]
+            ours: list[UUID] = [row["id"] for row in await connection.fetch(LEADS, write.ours_stages, 100_000)]
+            raws: list[UUID] = [row["id"] for row in await connection.fetch(LEADS, write.raw_stages, 5_000)]
             await connection.close()
-            bodies = map(_record_activity, itertools.cycle(leads))
+            bodies = map(write.request, itertools.cycle(ours))
             app = create_app(Settings(), url)
             async with app.router.lifespan_context(app), raw_pool(url) as pool:
                 for _ in range(options.rounds):  # alternating, so that neither side always runs on a fresher database
                     await measured("ours", asgi_caller(app, bodies), options.requests, options.concurrency)
-                    await measured("raw", raw_caller(pool, leads), options.requests, options.concurrency)
+                    await measured("raw", raw_caller(pool, raws, write), options.requests, options.concurrency)
 
 
 @contextlib.asynccontextmanager
@@ -141,13 +181,13 @@ async def raw_pool(url: str) -> AsyncIterator[asyncpg.Pool]:
         await pool.close()
 
 
-def raw_caller(pool: asyncpg.Pool, leads: list[UUID]) -> Callable[[], Awaitable[None]]:
+def raw_caller(pool: asyncpg.Pool, leads: list[UUID], write: Write) -> Callable[[], Awaitable[None]]:
     """The baseline's SQL for the next lead, as the suite's raw baseline runs it."""
     next_lead = itertools.cycle(leads)
 
     async def call() -> None:
         async with pool.acquire() as connection:
-            await baseline_sql.record_activity(connection, next(next_lead), "email_open", "anonymous")
+            await write.raw(connection, next(next_lead))
 
     return call
 
@@ -157,6 +197,7 @@ if __name__ == "__main__":
     parser.add_argument("--leads", type=int, default=20_000)
     parser.add_argument("--requests", type=int, default=3_000)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--write", choices=sorted(WRITES), default="activity")
     parser.add_argument("--rounds", type=int, default=1, help="ours then raw, this many times")
     parser.add_argument("--database-url", help="Postgres server to create the database on (default: as the suite)")
     uvloop.run(main(parser.parse_args()))  # the event loop uvicorn serves ours on
