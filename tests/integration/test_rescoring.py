@@ -50,11 +50,11 @@ class CrashAfter:
                 await super().__aenter__()
                 lock = self.leads.lock
 
-                async def counted_lock(lead_id: uuid.UUID) -> Lead | None:
+                async def counted_lock(lead_id: uuid.UUID, *, cycle_activities: bool = True) -> Lead | None:
                     crash.locks += 1
                     if crash.locks >= crash._limit:
                         raise ConnectionError("the process died")
-                    return await lock(lead_id)
+                    return await lock(lead_id, cycle_activities=cycle_activities)
 
                 self.leads.lock = counted_lock  # type: ignore[method-assign]
                 return self

@@ -168,6 +168,26 @@ class TestLeadWrites:
         assert locked is not None
         assert [activity.properties for activity in locked.cycle_activities] == [properties]
 
+    async def test_a_lock_for_a_new_cycle_reads_the_lead_without_its_cycles_activities(
+        self, engine: AsyncEngine
+    ) -> None:
+        use_cases = LeadUseCases(unit_of_work_factory(engine), lambda: datetime.now(UTC))
+        created = await use_cases.create(
+            CreateLead(Company(f"Cycle {uuid.uuid4().hex[:10]}"), Contact("C"), "seo"), ACTOR
+        )
+        await use_cases.record_activity(RecordActivity(str(created.id), "document_request"), ACTOR)
+
+        async with SqlUnitOfWork(engine) as uow:
+            whole = await uow.leads.lock(created.id)
+        async with SqlUnitOfWork(engine) as uow:
+            alone = await uow.leads.lock(created.id, cycle_activities=False)
+
+        assert whole is not None
+        assert alone is not None
+        assert [a.kind for a in whole.cycle_activities] == ["document_request"]
+        assert alone.cycle_activities == ()
+        assert lead_to_row(alone) == lead_to_row(whole)
+
     async def test_a_save_that_finds_another_version_writes_none_of_its_records(self, engine: AsyncEngine) -> None:
         lead, change = new_lead()
         async with SqlUnitOfWork(engine) as uow:

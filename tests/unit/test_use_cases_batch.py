@@ -92,10 +92,10 @@ class BrokenLock(FakeUnitOfWork):
         await super().__aenter__()
         lock = self.leads.lock
 
-        async def failing_lock(lead_id: UUID) -> Lead | None:
+        async def failing_lock(lead_id: UUID, *, cycle_activities: bool = True) -> Lead | None:
             if lead_id in self._broken:
                 raise ConnectionError("the database went away")
-            return await lock(lead_id)
+            return await lock(lead_id, cycle_activities=cycle_activities)
 
         self.leads.lock = failing_lock  # type: ignore[method-assign]
         return self

@@ -84,8 +84,11 @@ class FakeLeadRepository:
         lead = self._work.leads.get(lead_id)
         return lead.snapshot() if lead else None
 
-    async def lock(self, lead_id: UUID) -> Lead | None:
-        return await self.get(lead_id)
+    async def lock(self, lead_id: UUID, *, cycle_activities: bool = True) -> Lead | None:
+        lead = await self.get(lead_id)
+        if lead is not None and not cycle_activities:
+            lead.cycle_activities = ()
+        return lead
 
     async def save(self, lead: Lead, change: LeadChange) -> None:
         assert lead.id in self._work.leads, "save() of a lead never added"

@@ -210,6 +210,11 @@ def fire(
     _enter(lead, request, now)
 
 
+def starts_new_cycle(event: LeadEvent) -> bool:
+    """Whether `event` takes a lead into a new nurture cycle, where the current one's activities no longer count."""
+    return TRANSITION_OF[event].target is Stage.RECYCLED  # entering RECYCLED starts one (`_enter`)
+
+
 def score_snapshot(lead: Lead) -> dict[str, Any]:
     """The score as it stands and the rules that produced it, kept with a transition for later audits."""
     return {

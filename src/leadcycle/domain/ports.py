@@ -39,8 +39,12 @@ class LeadRepository(Protocol):
     async def get(self, lead_id: UUID) -> Lead | None:
         """The lead as committed, without locking."""
 
-    async def lock(self, lead_id: UUID) -> Lead | None:
-        """The lead, locked against other writers until the unit of work ends."""
+    async def lock(self, lead_id: UUID, *, cycle_activities: bool = True) -> Lead | None:
+        """The lead, locked against other writers until the unit of work ends.
+
+        With its current cycle's activities, which scoring reads, unless `cycle_activities` is
+        False: the caller starts a new cycle, where they no longer count.
+        """
 
     async def save(self, lead: Lead, change: LeadChange) -> None:
         """Write a locked lead back with its pending activities and history."""

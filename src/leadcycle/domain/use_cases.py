@@ -28,7 +28,7 @@ from leadcycle.domain.commands import (
 from leadcycle.domain.decay import next_review
 from leadcycle.domain.errors import DomainError, LeadNotFound, TooManyInputs, VersionConflict
 from leadcycle.domain.idempotency import Idempotency
-from leadcycle.domain.lifecycle import Policy, advance_automatically
+from leadcycle.domain.lifecycle import Policy, advance_automatically, starts_new_cycle
 from leadcycle.domain.model import HistoryEntry, Lead
 from leadcycle.domain.ports import LeadChange, UnitOfWork
 from leadcycle.domain.scoring import rescore
@@ -61,9 +61,9 @@ def _activity_request(command: RecordActivity, now: datetime) -> tuple[actions.N
     return actions.validate_activity(command, now), idempotency.request(RECORD_ACTIVITY, command)
 
 
-async def _locked(uow: UnitOfWork, lead_id: UUID) -> Lead:
+async def _locked(uow: UnitOfWork, lead_id: UUID, *, cycle_activities: bool = True) -> Lead:
     """The lead, locked for this unit of work; LeadNotFound when there is none."""
-    lead = await uow.leads.lock(lead_id)
+    lead = await uow.leads.lock(lead_id, cycle_activities=cycle_activities)
     if lead is None:
         raise LeadNotFound(lead_id)
     return lead
@@ -188,6 +188,7 @@ class LeadUseCases:
             lambda lead, policy, now: actions.transition(lead, command.event, request, policy, actor, now),
             keyed=idempotency.request("transitionLead", command),
             advance=False,
+            cycle_activities=not starts_new_cycle(command.event),
         )
 
     async def record_sales_feedback(self, command: RecordSalesFeedback, actor: str) -> Lead:
@@ -209,12 +210,17 @@ class LeadUseCases:
         *,
         keyed: Idempotency | None = None,
         advance: bool = True,
+        cycle_activities: bool = True,
     ) -> Lead:
-        """The one path every change to an existing lead takes (see the module docstring)."""
+        """The one path every change to an existing lead takes (see the module docstring).
+
+        `cycle_activities=False`: `action` starts a new cycle, so the lead is locked without the
+        current one's activities (scoring would drop them).
+        """
         actor = validation.actor(actor)
         lead_id = validation.lead_id(raw_lead_id)
         async with self._uow_factory() as uow:
-            lead = await _locked(uow, lead_id)
+            lead = await _locked(uow, lead_id, cycle_activities=cycle_activities)
             if keyed and await idempotency.replay(uow, keyed, lead_id):
                 return lead
             if expected_version is not None and expected_version != lead.version:
