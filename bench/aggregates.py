@@ -43,11 +43,13 @@ def queries(engine: AsyncEngine, now: datetime) -> dict[str, Query]:
         '`totalCount`, `search: "tech"`': LeadFilter(search="tech"),
         '`totalCount`, `search: "sakura"`': LeadFilter(search="sakura"),
         '`totalCount`, `search: "システムズ"`': LeadFilter(search="システムズ"),
+        '`totalCount`, `sources: ["seo"], search: "sakura"`': LeadFilter(sources=("seo",), search="sakura"),
     }
     boards: dict[str, LeadFilter] = {
         "`pipeline`, no filter": LeadFilter(),
         '`pipeline`, `sources: ["seo"]`': LeadFilter(sources=("seo",)),
         "`pipeline`, `temperatures: [HOT]`": LeadFilter(temperatures=(Temperature.HOT,)),
+        '`pipeline`, `search: "sakura"`': LeadFilter(search="sakura"),
     }
     found: dict[str, Query] = {name: functools.partial(lead_count, engine, where) for name, where in counts.items()}
     found |= {name: functools.partial(stage_counts, engine, where) for name, where in boards.items()}
