@@ -5,8 +5,8 @@ index cannot decide alone: the trigram index on leads (e1f7a2b9c5d3) finds the c
 10 ms, then Postgres fetches and rechecks them in the wide leads rows (1.2 KB a row). At 1,000,000
 leads, `sakura` (about 50,000 matches) rechecks some 44,000 pages of the 1.2 GB table: 250 to
 310 ms with pg_trgm, 1.9 to 2.8 s without it (a sequential scan of leads). The same count on
-`lead_search` (company, contact, email, about 100 bytes a row) takes 30 to 50 ms with its own
-trigram index and 90 to 140 ms without one (bench/RESULTS.md, session 7).
+`lead_search` (company, contact, email: 119 MB) takes 53 to 83 ms with its own trigram index and
+141 to 154 ms without one (bench/RESULTS.md, session 7).
 
 The columns hold `lower()` of company_name, contact_name and contact_email. In a UTF8 database
 `x ILIKE p` is `lower(x) LIKE lower(p)` (Postgres' Generic_Text_IC_like lowercases both), so the
