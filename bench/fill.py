@@ -7,7 +7,9 @@ from the tables: a new id, and every timestamp moved by one random shift that ke
 story inside the demo's half year (timestamps inside jsonb values, such as a breakdown's `at`,
 move too). Copies are written with binary COPY; secondary indexes are dropped during the load and
 rebuilt after it, the stage counts recounted (COPY writes no deltas), then the tables are vacuumed
-and analysed.
+and analysed. COPY as a replica skips the trigger that keeps `lead_search` (the searched columns,
+lower-cased), so the copies' rows are added in one statement after the load, before its trigram
+index is rebuilt with the others.
 """
 
 from __future__ import annotations
@@ -34,6 +36,12 @@ CHUNK = 5_000
 Record = tuple[Any, ...]
 # (table, the column that holds the lead's id); identity columns are left to the database
 TABLES = (("leads", "id"), ("activities", "lead_id"), ("lead_history", "lead_id"))
+# Tables whose secondary indexes are dropped for the load: the copied ones, and what the load fills after.
+INDEXED = [*(table for table, _ in TABLES), "lead_search"]
+# The copies' rows of lead_search, as its trigger would have written them (the lived leads have theirs).
+SEARCH_ROWS = """INSERT INTO lead_search (lead_id, company, contact, email)
+    SELECT id, lower(company_name), lower(contact_name), lower(contact_email) FROM leads
+    ON CONFLICT (lead_id) DO NOTHING"""
 _ISO = re.compile(r'"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?(?:[+-]\d{2}:\d{2}|Z))"')
 
 
@@ -174,16 +182,17 @@ async def fill(database_url: str, total: int, *, seed: int = 7, archetypes: int 
         lived_stories, columns = await stories(main)
         for connection in connections:
             await _skip_foreign_key_checks(connection)
-        indexes = await main.fetch(_SECONDARY_INDEXES, [table for table, _ in TABLES])
+        indexes = await main.fetch(_SECONDARY_INDEXES, INDEXED)
         for index in indexes:
             await main.execute(f'DROP INDEX "{index["name"]}"')
         await _load(connections, columns, copies(lived_stories, total - lived, seed, until), log)
+        await main.execute(SEARCH_ROWS)
         log(f"  copied ({time.perf_counter() - started:.1f} s); indexing")
         definitions = [index["definition"] for index in indexes]
         await asyncio.gather(_build(connections[1], definitions[0::2]), _build(connections[2], definitions[1::2]))
         async with main.transaction():  # COPY bypassed the writes' stage count deltas
             await main.execute(RECOUNT)
-        await main.execute("VACUUM (ANALYZE) leads, activities, lead_history")
+        await main.execute(f"VACUUM (ANALYZE) {', '.join(INDEXED)}")
     finally:
         for connection in connections:
             await connection.close()

@@ -1,40 +1,90 @@
-"""`search` is served by the trigram index where the server has pg_trgm (migration e1f7a2b9c5d3).
+"""`search`: the pages on leads' trigram index, the counts on `lead_search` and its own.
 
-The test plans the read side's own statements, so a change to the predicate that the index cannot
-serve (lower(), unaccent(), another column) fails here. The embedded Postgres has no pg_trgm: there
-the migration creates nothing, and the test says so by skipping.
+The trigram indexes exist where the server has pg_trgm (migrations e1f7a2b9c5d3 and a4c7e9b2d5f8).
+The tests plan the read side's own conditions, so a change to a predicate that the index cannot
+serve (lower() on the leads side, unaccent(), another column) fails here. The embedded Postgres has
+no pg_trgm: there the migrations create no index, and these tests say so by skipping.
+
+`lead_search` itself exists everywhere: one row per lead holding lower() of its searched columns,
+kept by a trigger on leads. The last test checks that after creations and updates of every kind.
 """
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import Select, func, select, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from leadcycle.persistence.queries import LeadFilter, filter_conditions
-from leadcycle.persistence.tables import leads
+from leadcycle.domain.commands import CreateLead, UpdateLead
+from leadcycle.domain.model import Company, Contact
+from leadcycle.domain.use_cases import LeadUseCases
+from leadcycle.persistence.queries import search_match, search_on_leads
+from leadcycle.persistence.tables import lead_search, leads
+from leadcycle.persistence.unit_of_work import unit_of_work_factory
+from tests.api.operations import unique
 
-INDEX = "ix_leads_search_trgm"
+TERMS = ["フーズ", "Tanaka", "example.co.jp", "100%_off"]
 
 
-async def plan(engine: AsyncEngine, query: Select[tuple[int]]) -> str:
+async def plan(engine: AsyncEngine, index: str, query: Select[tuple[int]]) -> str:
     """The plan of `query` with sequential scans priced out, as on a table too big to read whole."""
     compiled = query.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})
     async with engine.connect() as connection:
-        if not (await connection.execute(text(f"SELECT to_regclass('{INDEX}')"))).scalar_one():
-            pytest.skip("this server has no pg_trgm: the migration created no trigram index")
+        if not (await connection.execute(text(f"SELECT to_regclass('{index}')"))).scalar_one():
+            pytest.skip("this server has no pg_trgm: the migrations created no trigram index")
         await connection.execute(text("SET LOCAL enable_seqscan = off"))
         rows = (await connection.execute(text(f"EXPLAIN {compiled}"))).scalars()
         return "\n".join(rows)
 
 
-class TestSearchIndex:
-    @pytest.mark.parametrize("term", ["フーズ", "Tanaka", "example.co.jp", "100%_off"])
-    async def test_each_searched_column_is_read_through_the_index(self, engine: AsyncEngine, term: str) -> None:
-        query = select(func.count()).select_from(leads).where(*filter_conditions(LeadFilter(search=term)))
+class TestSearchIndexes:
+    @pytest.mark.parametrize("term", TERMS)
+    async def test_the_page_reads_each_searched_column_through_leads_index(
+        self, engine: AsyncEngine, term: str
+    ) -> None:
+        query = select(func.count()).select_from(leads).where(search_on_leads(term))
 
-        planned = await plan(engine, query)
+        planned = await plan(engine, "ix_leads_search_trgm", query)
 
-        assert planned.count(f"Bitmap Index Scan on {INDEX}") == 3, planned
+        assert planned.count("Bitmap Index Scan on ix_leads_search_trgm") == 3, planned
         assert "Seq Scan" not in planned, planned
+
+    @pytest.mark.parametrize("term", TERMS)
+    async def test_the_count_reads_each_column_through_lead_search_index(self, engine: AsyncEngine, term: str) -> None:
+        query = select(func.count()).select_from(lead_search).where(search_match(term))
+
+        planned = await plan(engine, "ix_lead_search_trgm", query)
+
+        assert planned.count("Bitmap Index Scan on ix_lead_search_trgm") == 3, planned
+        assert "Seq Scan" not in planned, planned
+
+
+MISMATCHES = """
+    SELECT count(*) FROM leads l FULL JOIN lead_search s ON s.lead_id = l.id
+    WHERE l.id IS NULL OR s.lead_id IS NULL OR s.company IS DISTINCT FROM lower(l.company_name)
+       OR s.contact IS DISTINCT FROM lower(l.contact_name) OR s.email IS DISTINCT FROM lower(l.contact_email)
+"""
+
+
+class TestLeadSearchRows:
+    async def test_every_lead_has_one_row_of_its_lowered_columns_after_each_kind_of_write(
+        self, engine: AsyncEngine
+    ) -> None:
+        cases = LeadUseCases(unit_of_work_factory(engine), lambda: datetime.now(UTC))
+        created = await cases.create(
+            CreateLead(Company(unique("Mixed ÄBC")), Contact(unique("Yamada"), email="Y.Mixed@Example.JP"), "web"),
+            "test",
+        )
+        lead_id = str(created.id)
+        await cases.update(UpdateLead(lead_id, company={"name": unique("Renamed İSTANBUL")}), "test")
+        await cases.update(UpdateLead(lead_id, contact={"name": unique("SATO"), "email": None}), "test")
+        await cases.update(UpdateLead(lead_id, company={"industry": "Retail"}), "test")
+        async with engine.connect() as connection:
+            row = (await connection.execute(select(lead_search).where(lead_search.c.lead_id == created.id))).one()
+            mismatches = (await connection.execute(text(MISMATCHES))).scalar_one()
+
+        assert (row.company.split()[:2], row.contact.split()[0], row.email) == (["renamed", "istanbul"], "sato", None)
+        assert mismatches == 0

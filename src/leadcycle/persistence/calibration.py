@@ -35,7 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from leadcycle.domain.calibration import Outcomes
 from leadcycle.domain.stages import SalesVerdict, Stage
 from leadcycle.domain.weights import RulePattern
-from leadcycle.persistence.queries import LeadFilter, filter_conditions
+from leadcycle.persistence.queries import LeadFilter, filter_conditions, search_in_lead_search
 from leadcycle.persistence.tables import activities, lead_history, leads
 
 AnyColumns = tuple[Any, ...]
@@ -97,7 +97,11 @@ def _cohort(where: LeadFilter, since: datetime, until: datetime) -> CTE:
             _sales_verdict(SalesVerdict.ACCEPTED).label("accepted"),
             _sales_verdict(SalesVerdict.REJECTED).label("rejected"),
         )
-        .where(leads.c.created_at >= since, leads.c.created_at < until, *filter_conditions(where))
+        .where(
+            leads.c.created_at >= since,
+            leads.c.created_at < until,
+            *filter_conditions(where, search=search_in_lead_search),
+        )
         .cte("cohort")
     )
 

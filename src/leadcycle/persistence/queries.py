@@ -21,10 +21,12 @@ from sqlalchemy import (
     ColumnElement,
     DateTime,
     Integer,
+    Text,
     and_,
     bindparam,
     false,
     func,
+    literal,
     not_,
     or_,
     select,
@@ -36,7 +38,7 @@ from leadcycle.domain.model import Activity, HistoryEntry, Lead
 from leadcycle.domain.stages import Stage, Temperature
 from leadcycle.persistence import driver, kept_counts
 from leadcycle.persistence.mapping import activity_from_row, lead_from_row
-from leadcycle.persistence.tables import activities, leads
+from leadcycle.persistence.tables import activities, lead_search, leads
 
 T = TypeVar("T")
 ORDER_COLUMNS = {"CREATED_AT": leads.c.created_at, "UPDATED_AT": leads.c.updated_at, "SCORE": leads.c.score}
@@ -87,11 +89,40 @@ def decode_cursor(cursor: str, order: LeadOrder) -> tuple[Any, UUID]:
     return parsed[1], parsed[2]
 
 
-def _escape_like(term: str) -> str:
-    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+SearchForm = Callable[[str], ColumnElement[bool]]
 
 
-def filter_conditions(where: LeadFilter) -> list[ColumnElement[bool]]:
+def _contains(term: str) -> str:
+    """The LIKE pattern of `term` as a substring, its `%`, `_` and `\\` literal (ESCAPE '\\')."""
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def search_on_leads(term: str) -> ColumnElement[bool]:
+    """`search` on the leads' own columns, as the page filters (served by leads' trigram index)."""
+    pattern = _contains(term)
+    searched = (leads.c.company_name, leads.c.contact_name, leads.c.contact_email)
+    return or_(*(c.ilike(pattern, escape="\\") for c in searched))
+
+
+def search_match(term: str) -> ColumnElement[bool]:
+    """`search` on `lead_search`, whose columns are lower()ed: the same matches as `search_on_leads`.
+
+    ILIKE in a UTF8 database is lower() on both sides, then LIKE; Postgres lowers the pattern here
+    too (not Python, whose case rules differ).
+    """
+    pattern = func.lower(literal(_contains(term), Text))
+    searched = (lead_search.c.company, lead_search.c.contact, lead_search.c.email)
+    return or_(*(c.like(pattern, escape="\\") for c in searched))
+
+
+def search_in_lead_search(term: str) -> ColumnElement[bool]:
+    """`search` as the leads whose `lead_search` row matches: what counts use (no recheck of wide rows)."""
+    return leads.c.id.in_(select(lead_search.c.lead_id).where(search_match(term)))
+
+
+def filter_conditions(where: LeadFilter, *, search: SearchForm) -> list[ColumnElement[bool]]:
+    """The filter's conditions on leads, `search` as the form given: `search_on_leads` or `search_in_lead_search`."""
     conditions: list[ColumnElement[bool]] = []
     for column, values in (
         (leads.c.stage, where.stages),
@@ -109,9 +140,7 @@ def filter_conditions(where: LeadFilter) -> list[ColumnElement[bool]]:
         cooling = and_(leads.c.stage == Stage.MQL.value, leads.c.temperature != Temperature.HOT.value)
         conditions.append(cooling if where.going_cold else not_(cooling))
     if where.search:
-        pattern = f"%{_escape_like(where.search)}%"
-        searched = (leads.c.company_name, leads.c.contact_name, leads.c.contact_email)
-        conditions.append(or_(*(c.ilike(pattern, escape="\\") for c in searched)))
+        conditions.append(search(where.search))
     return conditions
 
 
@@ -135,7 +164,7 @@ async def lead(engine: AsyncEngine, lead_id: UUID) -> Lead | None:
 def _page_statement(where: LeadFilter, order: LeadOrder, after: bool) -> driver.Plain:
     """The page's SELECT; open parameters `limit` and, `after` a cursor, its `key` and `after_id`."""
     column = ORDER_COLUMNS[order.field]
-    conditions = filter_conditions(where)
+    conditions = filter_conditions(where, search=search_on_leads)
     if after:
         boundary = tuple_(_open("key", column.type), _open("after_id", leads.c.id.type))
         position = tuple_(column, leads.c.id)
@@ -160,7 +189,11 @@ async def lead_page(
 
 @functools.lru_cache(maxsize=_COMPILED_FILTERS)
 def _count_statement(where: LeadFilter) -> driver.Plain:
-    return driver.plain(select(func.count()).select_from(leads).where(and_(True, *filter_conditions(where))))
+    """With `search` alone, the matching rows of `lead_search` (one per lead); otherwise the leads."""
+    if where.search and where == LeadFilter(search=where.search):
+        return driver.plain(select(func.count()).select_from(lead_search).where(search_match(where.search)))
+    conditions = filter_conditions(where, search=search_in_lead_search)
+    return driver.plain(select(func.count()).select_from(leads).where(and_(True, *conditions)))
 
 
 async def lead_count(engine: AsyncEngine, where: LeadFilter) -> int:
@@ -171,13 +204,13 @@ async def lead_count(engine: AsyncEngine, where: LeadFilter) -> int:
 
 @functools.lru_cache(maxsize=_COMPILED_FILTERS)
 def _stage_count_statement(where: LeadFilter) -> driver.Plain:
-    conditions = filter_conditions(where)
+    conditions = filter_conditions(where, search=search_in_lead_search)
     return driver.plain(select(leads.c.stage, func.count()).where(and_(*conditions)).group_by(leads.c.stage))
 
 
 async def stage_counts(engine: AsyncEngine, where: LeadFilter) -> dict[Stage, int]:
     """Leads per stage: unfiltered, the counts the writes keep; filtered, counted in the table."""
-    if not filter_conditions(where):
+    if not filter_conditions(where, search=search_in_lead_search):
         return await kept_counts.counts(engine)
     statement = _stage_count_statement(where)
     async with driver.connection(engine) as connection:

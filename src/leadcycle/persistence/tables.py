@@ -136,6 +136,18 @@ leads = Table(
     Index(None, "review_at", postgresql_where=text("review_at IS NOT NULL")),
 )
 
+# lower() of each lead's searched columns, kept by a trigger on leads (migration a4c7e9b2d5f8):
+# counts with `search` read this narrow table instead of rechecking the wide leads rows, which
+# took 250 to 310 ms at 1,000,000 leads for a term matching 5% of them. Pages still filter leads.
+lead_search = Table(
+    "lead_search",
+    metadata,
+    Column("lead_id", Uuid, ForeignKey("leads.id", ondelete="CASCADE"), primary_key=True),
+    Column("company", Text, nullable=False),
+    Column("contact", Text, nullable=False),
+    Column("email", Text),
+)
+
 activities = Table(
     "activities",
     metadata,
