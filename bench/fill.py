@@ -39,8 +39,8 @@ TABLES = (("leads", "id"), ("activities", "lead_id"), ("lead_history", "lead_id"
 # Tables whose secondary indexes are dropped for the load: the copied ones, and what the load fills after.
 INDEXED = [*(table for table, _ in TABLES), "lead_search"]
 # The copies' rows of lead_search, as its trigger would have written them (the lived leads have theirs).
-SEARCH_ROWS = """INSERT INTO lead_search (lead_id, company, contact, email)
-    SELECT id, lower(company_name), lower(contact_name), lower(contact_email) FROM leads
+SEARCH_ROWS = """INSERT INTO lead_search (lead_id, company, contact, email, source, stage)
+    SELECT id, lower(company_name), lower(contact_name), lower(contact_email), source, stage FROM leads
     ON CONFLICT (lead_id) DO NOTHING"""
 _ISO = re.compile(r'"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?(?:[+-]\d{2}:\d{2}|Z))"')
 
