@@ -7,9 +7,9 @@ from the tables: a new id, and every timestamp moved by one random shift that ke
 story inside the demo's half year (timestamps inside jsonb values, such as a breakdown's `at`,
 move too). Copies are written with binary COPY; secondary indexes are dropped during the load and
 rebuilt after it, the stage counts recounted (COPY writes no deltas), then the tables are vacuumed
-and analysed. COPY as a replica skips the trigger that keeps `lead_search` (the searched columns,
-lower-cased), so the copies' rows are added in one statement after the load, before its trigram
-index is rebuilt with the others.
+and analysed. COPY as a replica skips the triggers that keep `lead_search` (the searched columns
+lower-cased, the source and the stage), so the copies' rows are added in one statement after the
+load, before its trigram index is rebuilt with the others.
 """
 
 from __future__ import annotations
