@@ -12,6 +12,7 @@ transitions (by an activity and by an event) and updates of every kind.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -21,9 +22,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from leadcycle.domain.commands import CreateLead, RecordActivity, TransitionLead, UpdateLead
 from leadcycle.domain.model import Company, Contact
-from leadcycle.domain.stages import LeadEvent
+from leadcycle.domain.stages import LeadEvent, Stage
 from leadcycle.domain.use_cases import LeadUseCases
-from leadcycle.persistence.queries import search_match, search_on_leads
+from leadcycle.persistence import driver
+from leadcycle.persistence.queries import (
+    LeadFilter,
+    _count_statement,
+    _stage_count_statement,
+    search_match,
+    search_on_leads,
+)
 from leadcycle.persistence.tables import lead_search, leads
 from leadcycle.persistence.unit_of_work import unit_of_work_factory
 from tests.api.operations import unique
@@ -62,6 +70,29 @@ class TestSearchIndexes:
 
         assert planned.count("Bitmap Index Scan on ix_lead_search_trgm") == 3, planned
         assert "Seq Scan" not in planned, planned
+
+
+class TestWhatCountsRead:
+    @pytest.mark.parametrize(
+        ("where", "read"),
+        [
+            (LeadFilter(search="tanaka"), {"lead_search"}),
+            (LeadFilter(search="tanaka", sources=("web", "seo")), {"lead_search"}),
+            (LeadFilter(search="tanaka", stages=(Stage.MQL, Stage.SQL), sources=("web",)), {"lead_search"}),
+            (LeadFilter(search="tanaka", min_score=50), {"leads", "lead_search"}),
+            (LeadFilter(search="tanaka", owner_team="east", stages=(Stage.MQL,)), {"leads", "lead_search"}),
+            (LeadFilter(sources=("web",), stages=(Stage.MQL,)), {"leads"}),
+        ],
+    )
+    async def test_counts_read_lead_search_alone_where_it_holds_every_field_of_a_search(
+        self, engine: AsyncEngine, where: LeadFilter, read: set[str]
+    ) -> None:
+        for statement in (_count_statement(where), _stage_count_statement(where)):
+            async with driver.connection(engine) as connection:
+                rows = await connection.fetch(f"EXPLAIN {statement.sql}", *statement.arguments())
+            planned = "\n".join(row[0] for row in rows)
+
+            assert set(re.findall(r"\bon (leads|lead_search)\b", planned)) == read, planned
 
 
 MISMATCHES = """

@@ -4,7 +4,9 @@ With `search` and `sources` or `stages` (`totalCount`), or a `pipeline` with `se
 of a4c7e9b2d5f8 took the leads whose `lead_search` row matches and then fetched those leads' wide
 rows by primary key for their source or stage: about 50,000 fetches for `sakura` at 1,000,000
 leads, 182 to 252 ms with pg_trgm (bench/RESULTS.md, session 7). With both columns here, such a
-count is one pass over the matching rows of `lead_search`.
+count is one pass over the matching rows of `lead_search`: at 1,000,000 leads `sakura` with a
+source 285 to 35 ms, `pipeline` with it 200 to 49 ms with pg_trgm, 370 to 77 and 214 to 90 ms
+without (bench/RESULTS.md, session 7). Other filters keep reading the leads whose row matches.
 
 `source` never changes after a lead is created (UpdateLead has no source; the repositories'
 updates write it back unchanged), so the insert trigger's function writes it and nothing else has
