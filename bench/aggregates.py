@@ -8,8 +8,9 @@ run; the table gives the median and the worst of `--runs`:
     uv run python -m bench.aggregates --leads 1000000 --database-url postgresql://postgres@127.0.0.1:5432/test
 
 Counts with `search` read `lead_search`, a narrow table of the searched columns lower-cased
-(migration a4c7e9b2d5f8), instead of rechecking the wide leads rows: with `search` alone only that
-table, with other filters the leads whose row matches. Where the server has `pg_trgm` a trigram
+(migration a4c7e9b2d5f8) with each lead's source and stage (2729fae5753a), instead of rechecking
+the wide leads rows: with `search` and at most `sources` and `stages` only that table, with other
+filters (`minScore: 50` here) the leads whose row matches. Where the server has `pg_trgm` a trigram
 index serves it (and the pages' search on leads, e1f7a2b9c5d3); the embedded Postgres has not,
 and there the counts read every row of `lead_search`. The output says which it was.
 """
@@ -47,12 +48,15 @@ def queries(engine: AsyncEngine, now: datetime) -> dict[str, Query]:
         '`totalCount`, `search: "sakura"`': LeadFilter(search="sakura"),
         '`totalCount`, `search: "システムズ"`': LeadFilter(search="システムズ"),
         '`totalCount`, `sources: ["seo"], search: "sakura"`': LeadFilter(sources=("seo",), search="sakura"),
+        '`totalCount`, `stages: [MQL], search: "sakura"`': LeadFilter(stages=(Stage.MQL,), search="sakura"),
+        '`totalCount`, `minScore: 50, search: "sakura"`': LeadFilter(min_score=50, search="sakura"),
     }
     boards: dict[str, LeadFilter] = {
         "`pipeline`, no filter": LeadFilter(),
         '`pipeline`, `sources: ["seo"]`': LeadFilter(sources=("seo",)),
         "`pipeline`, `temperatures: [HOT]`": LeadFilter(temperatures=(Temperature.HOT,)),
         '`pipeline`, `search: "sakura"`': LeadFilter(search="sakura"),
+        '`pipeline`, `sources: ["seo"], search: "sakura"`': LeadFilter(sources=("seo",), search="sakura"),
     }
     found: dict[str, Query] = {name: functools.partial(lead_count, engine, where) for name, where in counts.items()}
     found |= {name: functools.partial(stage_counts, engine, where) for name, where in boards.items()}

@@ -7,9 +7,9 @@ from the tables: a new id, and every timestamp moved by one random shift that ke
 story inside the demo's half year (timestamps inside jsonb values, such as a breakdown's `at`,
 move too). Copies are written with binary COPY; secondary indexes are dropped during the load and
 rebuilt after it, the stage counts recounted (COPY writes no deltas), then the tables are vacuumed
-and analysed. COPY as a replica skips the trigger that keeps `lead_search` (the searched columns,
-lower-cased), so the copies' rows are added in one statement after the load, before its trigram
-index is rebuilt with the others.
+and analysed. COPY as a replica skips the triggers that keep `lead_search` (the searched columns
+lower-cased, the source and the stage), so the copies' rows are added in one statement after the
+load, before its trigram index is rebuilt with the others.
 """
 
 from __future__ import annotations
@@ -39,8 +39,8 @@ TABLES = (("leads", "id"), ("activities", "lead_id"), ("lead_history", "lead_id"
 # Tables whose secondary indexes are dropped for the load: the copied ones, and what the load fills after.
 INDEXED = [*(table for table, _ in TABLES), "lead_search"]
 # The copies' rows of lead_search, as its trigger would have written them (the lived leads have theirs).
-SEARCH_ROWS = """INSERT INTO lead_search (lead_id, company, contact, email)
-    SELECT id, lower(company_name), lower(contact_name), lower(contact_email) FROM leads
+SEARCH_ROWS = """INSERT INTO lead_search (lead_id, company, contact, email, source, stage)
+    SELECT id, lower(company_name), lower(contact_name), lower(contact_email), source, stage FROM leads
     ON CONFLICT (lead_id) DO NOTHING"""
 _ISO = re.compile(r'"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?(?:[+-]\d{2}:\d{2}|Z))"')
 

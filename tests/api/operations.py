@@ -120,9 +120,9 @@ async def count_matching(gql: GraphQLClient, search: str) -> int:
     return count
 
 
-async def lead_in_stage(gql: GraphQLClient, stage: str, *, source: str = "web_ad") -> dict[str, Any]:
-    """A new lead driven over the API into `stage`; returns the lead."""
-    lead = await create_lead(gql, source=source)
+async def lead_in_stage(gql: GraphQLClient, stage: str, *, source: str = "web_ad", **company: Any) -> dict[str, Any]:
+    """A new lead (`company` as for `create_lead`) driven over the API into `stage`; returns the lead."""
+    lead = await create_lead(gql, source=source, **company)
     if stage == "WARM":
         await record(gql, lead["id"], "webinar_attended")
         lead = (await record(gql, lead["id"], "webinar_attended"))["lead"]

@@ -1,9 +1,10 @@
 """`totalCount` and `pipeline` with `search` count exactly the leads the pages find.
 
 The pages filter leads with ILIKE; the counts read `lead_search`, lower()ed copies of the searched
-columns kept by a trigger on leads (migration a4c7e9b2d5f8). Each check pages through every match
-and compares: this keeps the two definitions from drifting, on servers with and without pg_trgm.
-Terms carry a token no other test uses, since other tests commit leads too.
+columns with each lead's source and stage, kept by triggers on leads (migrations a4c7e9b2d5f8 and
+2729fae5753a). Each check pages through every match and compares: this keeps the two definitions
+from drifting, on servers with and without pg_trgm. Terms carry a token no other test uses, since
+other tests commit leads too.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.api.operations import UPDATE_LEAD, create_lead, leads, unique_source
+from tests.api.operations import UPDATE_LEAD, create_lead, lead_in_stage, leads, transition, unique_source
 from tests.conftest import GraphQLClient
 
 COUNTS = """
@@ -116,6 +117,46 @@ class TestSearchCounts:
         await assert_counted(gql, {lead["id"] for lead in inside}, sources=[source], stages=["COLD"], search=mark)
         await assert_counted(gql, set(), sources=[source], stages=["MQL"], search=mark)
         await assert_counted(gql, {inside[0]["id"]}, sources=[source], search=f"{mark} 0")
+
+
+class TestSearchCountsWithSourcesAndStages:
+    async def test_counts_search_with_sources_and_stages_per_stage(self, gql: GraphQLClient) -> None:
+        mark, source = token(), unique_source()
+        cold = await create_lead(gql, source=source, name=f"Kabu {mark} cold")
+        mql = await lead_in_stage(gql, "MQL", source=source, name=f"Kabu {mark} mql")
+        sql = await lead_in_stage(gql, "SQL", source=source, name=f"Kabu {mark} sql")
+        elsewhere = await lead_in_stage(gql, "MQL", name=f"Kabu {mark} elsewhere")
+        await lead_in_stage(gql, "MQL", source=source, name="Kabu without the mark")
+        ours = {cold["id"], mql["id"], sql["id"]}
+        await assert_counted(gql, ours, sources=[source.upper()], search=mark)
+        await assert_counted(gql, {mql["id"], elsewhere["id"]}, stages=["MQL"], search=mark)
+        await assert_counted(gql, {mql["id"], sql["id"]}, sources=[source], stages=["MQL", "SQL"], search=mark.upper())
+        await assert_counted(gql, {*ours, elsewhere["id"]}, sources=[source, "web_ad"], search=mark)
+        await assert_counted(gql, set(), sources=[source], stages=["WON"], search=mark)
+        await assert_counted(gql, set(), sources=[], search=mark)
+        await assert_counted(gql, set(), stages=[], search=mark)
+
+    @pytest.mark.parametrize(
+        ("stage", "event", "fields", "after"),
+        [("MQL", "RECYCLE", {"reason": "Not now"}, "RECYCLED"), ("SQL", "OPEN_OPPORTUNITY", {}, "OPPORTUNITY")],
+    )
+    async def test_the_stage_counts_follow_a_transition(
+        self, gql: GraphQLClient, stage: str, event: str, fields: dict[str, Any], after: str
+    ) -> None:
+        mark, source = token(), unique_source()
+        moved = await lead_in_stage(gql, stage, source=source, name=f"Kabu {mark} moved")
+        stays = await lead_in_stage(gql, stage, source=source, name=f"Kabu {mark} stays")
+        await assert_counted(gql, {moved["id"], stays["id"]}, stages=[stage], search=mark)
+
+        result = await transition(gql, moved["id"], event, **fields)
+
+        assert result["__typename"] == "LeadPayload", result
+        await assert_counted(gql, {stays["id"]}, stages=[stage], search=mark)
+        await assert_counted(gql, {moved["id"]}, stages=[after], search=mark)
+        await assert_counted(gql, {moved["id"], stays["id"]}, search=mark)
+        await assert_counted(gql, {moved["id"], stays["id"]}, sources=[source], search=mark)
+        pipeline = (await gql.data(COUNTS, filter={"search": mark}))["pipeline"]
+        assert {row["stage"]: row["count"] for row in pipeline["stages"] if row["count"]} == {stage: 1, after: 1}
 
 
 class TestSearchCountsFollowUpdates:

@@ -21,6 +21,7 @@ from sqlalchemy import (
     ColumnElement,
     DateTime,
     Integer,
+    Table,
     Text,
     and_,
     bindparam,
@@ -121,17 +122,24 @@ def search_in_lead_search(term: str) -> ColumnElement[bool]:
     return leads.c.id.in_(select(lead_search.c.lead_id).where(search_match(term)))
 
 
+def _among(column: Any, values: Sequence[str] | None) -> list[ColumnElement[bool]]:
+    """`column IN values`; none for None (no condition), false for an empty list (nothing matches)."""
+    if values is None:
+        return []
+    return [column.in_(values) if values else false()]
+
+
+def _values(members: tuple[Stage, ...] | tuple[Temperature, ...] | None) -> list[str] | None:
+    return None if members is None else [member.value for member in members]
+
+
 def filter_conditions(where: LeadFilter, *, search: SearchForm) -> list[ColumnElement[bool]]:
     """The filter's conditions on leads, `search` as the form given: `search_on_leads` or `search_in_lead_search`."""
-    conditions: list[ColumnElement[bool]] = []
-    for column, values in (
-        (leads.c.stage, where.stages),
-        (leads.c.temperature, where.temperatures),
-    ):
-        if values is not None:
-            conditions.append(column.in_([v.value for v in values]) if values else false())
-    if where.sources is not None:
-        conditions.append(leads.c.source.in_(where.sources) if where.sources else false())
+    conditions = [
+        *_among(leads.c.stage, _values(where.stages)),
+        *_among(leads.c.temperature, _values(where.temperatures)),
+        *_among(leads.c.source, where.sources),
+    ]
     if where.owner_team is not None:
         conditions.append(leads.c.owner_team == where.owner_team)
     if where.min_score is not None:
@@ -142,6 +150,32 @@ def filter_conditions(where: LeadFilter, *, search: SearchForm) -> list[ColumnEl
     if where.search:
         conditions.append(search(where.search))
     return conditions
+
+
+def lead_search_answers(where: LeadFilter) -> bool:
+    """Whether `lead_search` alone can count `where`: a `search`, and besides it only `sources` and `stages`.
+
+    Without a search the leads' own indexes on source and stage serve better.
+    """
+    return bool(where.search) and where == LeadFilter(search=where.search, sources=where.sources, stages=where.stages)
+
+
+def lead_search_conditions(where: LeadFilter) -> list[ColumnElement[bool]]:
+    """The conditions of a filter that `lead_search_answers`, on `lead_search`'s own columns."""
+    if not (where.search and lead_search_answers(where)):
+        raise ValueError(f"lead_search holds no column for some field of {where}")
+    return [
+        *_among(lead_search.c.stage, _values(where.stages)),
+        *_among(lead_search.c.source, where.sources),
+        search_match(where.search),
+    ]
+
+
+def _counted(where: LeadFilter) -> tuple[Table, ColumnElement[str], list[ColumnElement[bool]]]:
+    """What a count of `where` reads (`lead_search` where it can, otherwise leads), its stage column and conditions."""
+    if lead_search_answers(where):
+        return lead_search, lead_search.c.stage, lead_search_conditions(where)
+    return leads, leads.c.stage, filter_conditions(where, search=search_in_lead_search)
 
 
 def _open(name: str, type_: Any) -> Any:
@@ -189,11 +223,9 @@ async def lead_page(
 
 @functools.lru_cache(maxsize=_COMPILED_FILTERS)
 def _count_statement(where: LeadFilter) -> driver.Plain:
-    """With `search` alone, the matching rows of `lead_search` (one per lead); otherwise the leads."""
-    if where.search and where == LeadFilter(search=where.search):
-        return driver.plain(select(func.count()).select_from(lead_search).where(search_match(where.search)))
-    conditions = filter_conditions(where, search=search_in_lead_search)
-    return driver.plain(select(func.count()).select_from(leads).where(and_(True, *conditions)))
+    """The matching rows of `lead_search` (one per lead) where it holds the filter's fields; otherwise the leads."""
+    table, _, conditions = _counted(where)
+    return driver.plain(select(func.count()).select_from(table).where(and_(True, *conditions)))
 
 
 async def lead_count(engine: AsyncEngine, where: LeadFilter) -> int:
@@ -204,8 +236,9 @@ async def lead_count(engine: AsyncEngine, where: LeadFilter) -> int:
 
 @functools.lru_cache(maxsize=_COMPILED_FILTERS)
 def _stage_count_statement(where: LeadFilter) -> driver.Plain:
-    conditions = filter_conditions(where, search=search_in_lead_search)
-    return driver.plain(select(leads.c.stage, func.count()).where(and_(*conditions)).group_by(leads.c.stage))
+    """Per stage, as `_count_statement` counts."""
+    table, stage, conditions = _counted(where)
+    return driver.plain(select(stage, func.count()).select_from(table).where(and_(True, *conditions)).group_by(stage))
 
 
 async def stage_counts(engine: AsyncEngine, where: LeadFilter) -> dict[Stage, int]:
