@@ -24,7 +24,7 @@ and built again after it.
 
 Revision ID: 2729fae5753a
 Revises: a4c7e9b2d5f8
-Create Date: 2026-11-30 10:00:00.000000
+Create Date: 2026-11-29 20:00:00.000000
 """
 
 from collections.abc import Sequence

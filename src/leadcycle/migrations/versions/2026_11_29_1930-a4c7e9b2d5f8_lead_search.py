@@ -23,7 +23,7 @@ columns; like leads' own, it is not declared in `tables.py`.
 
 Revision ID: a4c7e9b2d5f8
 Revises: f3a9c1d7e2b4
-Create Date: 2026-11-30 09:00:00.000000
+Create Date: 2026-11-29 19:30:00.000000
 """
 
 from collections.abc import Sequence
