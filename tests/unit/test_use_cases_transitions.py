@@ -49,6 +49,16 @@ class TestTransitionLead:
         assert [f.guard for f in refused.value.failures] == ["bant.budget", "bant.authority", "bant.timeframe"]
         assert_nothing_stored(h, lead, commits)
 
+    async def test_a_transition_within_the_cycle_keeps_the_points_its_activities_earned(self) -> None:
+        h = harness()
+        lead = seed_lead(h, stage=Stage.MQL, bant=QUALIFIED)
+        scored = await record(h, lead.id, "webinar_attended")
+        assert scored.score > 0
+
+        sql = await h.cases.transition(TransitionLead(str(lead.id), LeadEvent.QUALIFY), "kato")
+
+        assert (sql.stage, sql.score, sql.breakdown) == (Stage.SQL, scored.score, scored.breakdown)
+
     async def test_walks_a_qualified_lead_to_won(self) -> None:
         h = harness()
         lead = seed_lead(h, stage=Stage.SQL)
