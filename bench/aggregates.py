@@ -8,7 +8,7 @@ run; the table gives the median and the worst of `--runs`:
     uv run python -m bench.aggregates --leads 1000000 --database-url postgresql://postgres@127.0.0.1:5432/test
 
 Counts with `search` read `lead_search`, a narrow table of the searched columns lower-cased
-(migration a4c7e9b2d5f8) with each lead's source and stage (2729fae5753a), instead of rechecking
+with each lead's source and stage (migration a4c7e9b2d5f8), instead of rechecking
 the wide leads rows: with `search` and at most `sources` and `stages` only that table, with other
 filters (`minScore: 50` here) the leads whose row matches. Where the server has `pg_trgm` a trigram
 index serves it (and the pages' search on leads, e1f7a2b9c5d3); the embedded Postgres has not,

@@ -1,10 +1,10 @@
 """`totalCount` and `pipeline` with `search` count exactly the leads the pages find.
 
 The pages filter leads with ILIKE; the counts read `lead_search`, lower()ed copies of the searched
-columns with each lead's source and stage, kept by triggers on leads (migrations a4c7e9b2d5f8 and
-2729fae5753a). Each check pages through every match and compares: this keeps the two definitions
-from drifting, on servers with and without pg_trgm. Terms carry a token no other test uses, since
-other tests commit leads too.
+columns with each lead's source and stage, kept by triggers on leads (migration a4c7e9b2d5f8).
+Each check pages through every match and compares: this keeps the two definitions from drifting,
+on servers with and without pg_trgm. Terms carry a token no other test uses, since other tests
+commit leads too.
 """
 
 from __future__ import annotations

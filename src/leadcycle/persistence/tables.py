@@ -137,7 +137,7 @@ leads = Table(
 )
 
 # lower() of each lead's searched columns, and its source and stage, kept by triggers on leads
-# (migrations a4c7e9b2d5f8, 2729fae5753a): counts with `search`, alone or with `sources` and
+# (migration a4c7e9b2d5f8): counts with `search`, alone or with `sources` and
 # `stages`, read this narrow table instead of the wide leads rows, which took 250 to 310 ms at
 # 1,000,000 leads for a term matching 5% of them. Pages still filter leads. No index on source or
 # stage: a transition's update of stage here stays HOT.
