@@ -3,12 +3,13 @@
 Both baselines call these functions: the raw one directly on a pool in the benchmark process,
 the bare Starlette app (baseline_app.py) behind HTTP. A write has the round trips of
 persistence/repositories.py: BEGIN with the writer lock (advisory lock) in one message, the row
-locked with its current cycle's activities and the active scoring model's version (one SELECT ...
-FOR UPDATE), one statement that updates the lead one version up and inserts the activity, the history rows, the
-change-log row with the lead's snapshot and the stage count deltas when the stage changed
-(data-modifying WITH queries), COMMIT. The Python around it does only what the SQL
-needs (the new score, breakdown and stage as our domain would compute them for the scenario);
-it decides nothing: guards are the product's job, and the baselines are the floor under it.
+locked with its current cycle's activities (none for RECYCLE, which starts a new cycle) and the
+active scoring model's version (one SELECT ... FOR UPDATE), one statement that updates the lead
+one version up and inserts the activity, the history rows, the change-log row with the lead's
+snapshot and the stage count deltas when the stage changed (data-modifying WITH queries), COMMIT.
+The Python around it does only what the SQL needs (the new score, breakdown and stage as our
+domain would compute them for the scenario); it decides nothing: guards are the product's job,
+and the baselines are the floor under it.
 """
 
 from __future__ import annotations
@@ -31,11 +32,14 @@ Row = dict[str, Any]
 # BEGIN and the writer lock in one simple-protocol message, as persistence/transaction.py sends them.
 _BEGIN_LOCKED = "BEGIN; SELECT pg_advisory_xact_lock(hashtextextended('{lead_id}', 0))"
 # The locked row with its current cycle's activities and the active model's version, in one round trip (as
-# persistence/repositories.py reads them).
+# persistence/repositories.py reads them); without the activities for a write that starts a new cycle (RECYCLE).
 _LOCKED_LEAD = """
     SELECT l.*, ARRAY(SELECT a FROM activities a WHERE a.lead_id = l.id AND a.cycle = l.cycle
                       AND (l.cycle = 1 OR a.occurred_at >= l.cycle_started_at)) AS cycle_activities,
         (SELECT version FROM scoring_models WHERE status = 'ACTIVE') AS active_model_version
+    FROM leads l WHERE l.id = $1 FOR UPDATE"""
+_LOCKED_LEAD_ALONE = """
+    SELECT l.*, (SELECT version FROM scoring_models WHERE status = 'ACTIVE') AS active_model_version
     FROM leads l WHERE l.id = $1 FOR UPDATE"""
 # A write is one statement, as ours is: the row (only the columns that change), then its records as
 # data-modifying WITH queries; the change-log snapshot is the updated row, built by Postgres.
@@ -167,12 +171,15 @@ def _records(actor: str, history: Sequence[tuple[str, str, Row]], change: Change
 
 
 @contextlib.asynccontextmanager
-async def locked_for_scoring(connection: asyncpg.Connection, lead_id: UUID) -> AsyncIterator[asyncpg.Record]:
-    """A transaction holding the lead locked for writing, with what scoring reads: its cycle's activities and the
-    active model's version. It begins with the lock, commits when the block ends and rolls back if it raises."""
+async def locked_for_scoring(
+    connection: asyncpg.Connection, lead_id: UUID, *, cycle_activities: bool = True
+) -> AsyncIterator[asyncpg.Record]:
+    """A transaction holding the lead locked for writing, with what scoring reads: its cycle's activities (unless
+    the write starts a new cycle) and the active model's version. It begins with the lock, commits when the block
+    ends and rolls back if it raises."""
     try:
         await connection.execute(_BEGIN_LOCKED.format(lead_id=UUID(str(lead_id))))
-        yield await connection.fetchrow(_LOCKED_LEAD, lead_id)
+        yield await connection.fetchrow(_LOCKED_LEAD if cycle_activities else _LOCKED_LEAD_ALONE, lead_id)
     except BaseException:
         if connection.is_in_transaction():
             await connection.execute("ROLLBACK")
@@ -226,7 +233,7 @@ async def record_activity(connection: asyncpg.Connection, lead_id: UUID, kind: s
 async def recycle(connection: asyncpg.Connection, lead_id: UUID, reason: str, actor: str) -> Written:
     """RECYCLE: a new nurture cycle, behaviour points forgotten."""
     now = datetime.now(UTC)
-    async with locked_for_scoring(connection, lead_id) as lead:
+    async with locked_for_scoring(connection, lead_id, cycle_activities=False) as lead:
         breakdown = [c for c in lead["score_breakdown"] if not c["behaviour"]]
         score, version = sum(c["points"] for c in breakdown), lead["version"] + 1
         temperature = temperature_of(score, False)
