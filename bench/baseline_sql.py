@@ -33,14 +33,14 @@ Row = dict[str, Any]
 _BEGIN_LOCKED = "BEGIN; SELECT pg_advisory_xact_lock(hashtextextended('{lead_id}', 0))"
 # The locked row with its current cycle's activities and the active model's version, in one round trip (as
 # persistence/repositories.py reads them); without the activities for a write that starts a new cycle (RECYCLE).
-_LOCKED_LEAD = """
-    SELECT l.*, ARRAY(SELECT a FROM activities a WHERE a.lead_id = l.id AND a.cycle = l.cycle
-                      AND (l.cycle = 1 OR a.occurred_at >= l.cycle_started_at)) AS cycle_activities,
-        (SELECT version FROM scoring_models WHERE status = 'ACTIVE') AS active_model_version
+_CYCLE_ACTIVITIES = """ARRAY(SELECT a FROM activities a WHERE a.lead_id = l.id AND a.cycle = l.cycle
+                      AND (l.cycle = 1 OR a.occurred_at >= l.cycle_started_at)) AS cycle_activities,"""
+_LOCKED_LEAD = {
+    with_activities: f"""
+    SELECT l.*, {activities} (SELECT version FROM scoring_models WHERE status = 'ACTIVE') AS active_model_version
     FROM leads l WHERE l.id = $1 FOR UPDATE"""
-_LOCKED_LEAD_ALONE = """
-    SELECT l.*, (SELECT version FROM scoring_models WHERE status = 'ACTIVE') AS active_model_version
-    FROM leads l WHERE l.id = $1 FOR UPDATE"""
+    for with_activities, activities in ((True, _CYCLE_ACTIVITIES), (False, ""))
+}
 # A write is one statement, as ours is: the row (only the columns that change), then its records as
 # data-modifying WITH queries; the change-log snapshot is the updated row, built by Postgres.
 _RECORDS = """,
@@ -179,7 +179,7 @@ async def locked_for_scoring(
     ends and rolls back if it raises."""
     try:
         await connection.execute(_BEGIN_LOCKED.format(lead_id=UUID(str(lead_id))))
-        yield await connection.fetchrow(_LOCKED_LEAD if cycle_activities else _LOCKED_LEAD_ALONE, lead_id)
+        yield await connection.fetchrow(_LOCKED_LEAD[cycle_activities], lead_id)
     except BaseException:
         if connection.is_in_transaction():
             await connection.execute("ROLLBACK")

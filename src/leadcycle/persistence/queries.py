@@ -235,17 +235,19 @@ async def lead_count(engine: AsyncEngine, where: LeadFilter) -> int:
 
 
 @functools.lru_cache(maxsize=_COMPILED_FILTERS)
-def _stage_count_statement(where: LeadFilter) -> driver.Plain:
-    """Per stage, as `_count_statement` counts."""
+def _stage_count_statement(where: LeadFilter) -> driver.Plain | None:
+    """Per stage, as `_count_statement` counts; None for a filter without conditions (the kept counts answer)."""
     table, stage, conditions = _counted(where)
-    return driver.plain(select(stage, func.count()).select_from(table).where(and_(True, *conditions)).group_by(stage))
+    if not conditions:
+        return None
+    return driver.plain(select(stage, func.count()).select_from(table).where(and_(*conditions)).group_by(stage))
 
 
 async def stage_counts(engine: AsyncEngine, where: LeadFilter) -> dict[Stage, int]:
     """Leads per stage: unfiltered, the counts the writes keep; filtered, counted in the table."""
-    if not filter_conditions(where, search=search_in_lead_search):
-        return await kept_counts.counts(engine)
     statement = _stage_count_statement(where)
+    if statement is None:
+        return await kept_counts.counts(engine)
     async with driver.connection(engine) as connection:
         rows = await connection.fetch(statement.sql, *statement.arguments())
     counted = {Stage(stage): count for stage, count in rows}

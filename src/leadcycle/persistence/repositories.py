@@ -37,12 +37,15 @@ _CYCLE_ACTIVITIES = f"""
 # scores by, in one round trip. The row lock does not wait (its writers hold the writer lock), so
 # the snapshot this statement reads, taken once that lock was granted, already holds the previous
 # writer's activities. Without them for a write that starts a new cycle.
-_LOCKED = "SELECT l.*, {activities}({ACTIVE_VERSION}) AS active_model_version FROM leads l WHERE l.id = $1 FOR UPDATE"
-_LOCKED_LEAD = _LOCKED.format(
-    activities=f"ARRAY(SELECT a FROM activities a WHERE a.lead_id = l.id AND {_IN_CYCLE}) AS cycle_activities, ",
-    ACTIVE_VERSION=ACTIVE_VERSION,
-)
-_LOCKED_LEAD_ALONE = _LOCKED.format(activities="", ACTIVE_VERSION=ACTIVE_VERSION)
+_LOCKED_LEAD = {
+    with_activities: f"""
+        SELECT l.*, {activities}({ACTIVE_VERSION}) AS active_model_version FROM leads l WHERE l.id = $1 FOR UPDATE
+    """
+    for with_activities, activities in (
+        (True, f"ARRAY(SELECT a FROM activities a WHERE a.lead_id = l.id AND {_IN_CYCLE}) AS cycle_activities, "),
+        (False, ""),
+    )
+}
 _FIRST_LEADS = "SELECT * FROM leads ORDER BY id LIMIT $1"
 _LEADS_AFTER = "SELECT * FROM leads WHERE id > $1 ORDER BY id LIMIT $2"
 _MARK_SCORED = "UPDATE leads SET scoring_model_version = $2, review_at = $3 WHERE id = $1"
@@ -92,7 +95,7 @@ class SqlLeadRepository:
     async def lock(self, lead_id: UUID, *, cycle_activities: bool = True) -> Lead | None:
         """The lead, locked against other writers until the transaction ends; with its cycle's activities if asked."""
         await self._connection.begin_with(_LEAD_WRITER_LOCK.format(lead_id=UUID(str(lead_id))))
-        row = await self._connection.fetchrow(_LOCKED_LEAD if cycle_activities else _LOCKED_LEAD_ALONE, lead_id)
+        row = await self._connection.fetchrow(_LOCKED_LEAD[cycle_activities], lead_id)
         if row is None:
             return None
         self._connection.active_model_version = row["active_model_version"]
