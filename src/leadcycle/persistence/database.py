@@ -41,12 +41,17 @@ def create_engine(
     which under bursts happens all the time, and each new one costs a Postgres backend, its start-up
     and our codecs' type introspection. At 64 concurrent clients that churn cost a fifth of the
     mutations' throughput (bench/RESULTS.md, session 6).
+
+    The most recently returned connection goes out first (LIFO): at a load below the pool's size
+    the same few backends serve it with their caches warm, instead of all twenty in turn, and the
+    rest stay idle (RESULTS.md, session 8).
     """
     settings = {"lock_timeout": str(lock_timeout_ms), "statement_timeout": str(statement_timeout_ms)}
     engine = create_async_engine(
         async_url(url),
         pool_size=pool_size,
         max_overflow=0,
+        pool_use_lifo=True,
         json_serializer=dumps,
         json_deserializer=loads,
         connect_args={"server_settings": settings},
