@@ -14,8 +14,9 @@ kind of leads. Compare versions by running it on each, alternating, on a quiet m
 
 The write is recordActivity (email_open on SQL and WON leads, which it never moves) or, with
 `--write transition`, transitionLead RECYCLE on MQL, OPPORTUNITY and LOST leads: ours takes each
-such lead once (a recycled lead cannot be recycled again), raw asyncpg cycles over RECYCLED ones,
-as in the suite. Each round needs `--requests` recyclable leads of its own: about 30% of `--leads`.
+such lead once (a recycled lead cannot be recycled again), raw asyncpg takes each of the other
+leads once, as in the suite (it checks no guard). Each round needs `--requests` recyclable leads
+of its own: about 30% of `--leads`.
 """
 
 from __future__ import annotations
@@ -77,7 +78,7 @@ WRITES = {
     ),
     "transition": Write(
         ("MQL", "OPPORTUNITY", "LOST"),
-        ("RECYCLED",),
+        ("COLD", "WARM", "SQL", "WON", "RECYCLED"),  # raw checks no guard: any lead ours does not take
         _recycle,
         lambda c, lead: baseline_sql.recycle(c, lead, RECYCLE_REASON, "anonymous"),
     ),
@@ -159,14 +160,15 @@ async def main(options: argparse.Namespace) -> None:
             write = WRITES[options.write]
             connection = await asyncpg.connect(plain_url(url))
             ours: list[UUID] = [row["id"] for row in await connection.fetch(LEADS, write.ours_stages, 100_000)]
-            raws: list[UUID] = [row["id"] for row in await connection.fetch(LEADS, write.raw_stages, 5_000)]
+            raws: list[UUID] = [row["id"] for row in await connection.fetch(LEADS, write.raw_stages, 100_000)]
             await connection.close()
             bodies = map(write.request, itertools.cycle(ours))
+            raw_leads = itertools.cycle(raws)  # shared by the rounds, as ours' are
             app = create_app(Settings(), url)
             async with app.router.lifespan_context(app), raw_pool(url) as pool:
                 for _ in range(options.rounds):  # alternating, so that neither side always runs on a fresher database
                     await measured("ours", asgi_caller(app, bodies), options.requests, options.concurrency)
-                    await measured("raw", raw_caller(pool, raws, write), options.requests, options.concurrency)
+                    await measured("raw", raw_caller(pool, raw_leads, write), options.requests, options.concurrency)
 
 
 @contextlib.asynccontextmanager
@@ -181,13 +183,12 @@ async def raw_pool(url: str) -> AsyncIterator[asyncpg.Pool]:
         await pool.close()
 
 
-def raw_caller(pool: asyncpg.Pool, leads: list[UUID], write: Write) -> Callable[[], Awaitable[None]]:
+def raw_caller(pool: asyncpg.Pool, leads: Iterator[UUID], write: Write) -> Callable[[], Awaitable[None]]:
     """The baseline's SQL for the next lead, as the suite's raw baseline runs it."""
-    next_lead = itertools.cycle(leads)
 
     async def call() -> None:
         async with pool.acquire() as connection:
-            await write.raw(connection, next(next_lead))
+            await write.raw(connection, next(leads))
 
     return call
 
