@@ -39,6 +39,10 @@ MUTATIONS = {"activity_score", "activity_transition", "transition"}
 # dead rows of the others' writes (nor always first after the vacuum).
 SYSTEMS = ("raw", "bare", "ours")
 SUBSCRIBERS_LEAVE = 1.0  # seconds for our server to see closed subscriptions go before it is paused
+# Seconds for our resumed server's change feed to pass the changes the bare run wrote meanwhile, before new
+# subscribers start from its position: a horizon read in flight when it was paused answers from before them,
+# and the next idle pass (every second) follows. Started earlier, they were handed the bare run's changes.
+FEED_CATCHES_UP = 1.5
 
 
 @dataclass(frozen=True)
@@ -253,7 +257,7 @@ class Bench:
             self.pools, count, self.bare.port, ours=False, server_pid=self.bare.pid, **timing
         )
         self.ours.resume()
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(FEED_CATCHES_UP)
         row.ours = await subscriptions.measure(
             self.pools, count, self.ours.port, ours=True, server_pid=self.ours.pid, **timing
         )
